@@ -1,0 +1,112 @@
+"""A small on-disk cache for encodings, safe against partial or corrupted files.
+
+Each entry is one ``.npz`` file named by a hash of its key (model identity, settings, texts).
+It stores the arrays plus a SHA-256 digest of their bytes; a file that cannot be read, or whose
+digest or shapes do not match, is reported, deleted and recomputed, never returned. Files are
+written to a temporary name and renamed, so an interrupted run leaves no half-written entry.
+
+The folder is ``$SPLADE_CACHE_DIR`` if set, else ``.cache/splade_helpers`` in the project
+checkout (git-ignored), else ``~/.cache/splade_helpers``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+
+def cache_dir() -> Path:
+    """The cache folder (created on first use)."""
+    env = os.environ.get("SPLADE_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    project = Path(__file__).resolve().parents[1]
+    if (project / "pyproject.toml").is_file():
+        return project / ".cache" / "splade_helpers"
+    return Path.home() / ".cache" / "splade_helpers"
+
+
+def cache_key(*parts: object, texts: Iterable[str] = ()) -> str:
+    """A stable hex key from JSON-able ``parts`` and a sequence of texts."""
+    h = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+    for t in texts:
+        h.update(b"\x00")
+        h.update(t.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """Read a cache file; ``None`` when it is missing. Raises ``ValueError`` when it is damaged."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as exc:  # noqa: BLE001 - any read failure means a damaged file
+        raise ValueError(f"cache file {path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    stored = arrays.pop("__digest__", None)
+    if stored is None or str(stored) != _digest(arrays):
+        raise ValueError(f"cache file {path} fails its checksum (partial or corrupted write)")
+    return arrays
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write arrays atomically (temporary file, then rename) with their digest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, __digest__=np.array(_digest(arrays)), **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_arrays(
+    namespace: str,
+    key: str,
+    compute: Callable[[], dict[str, np.ndarray]],
+    validate: Callable[[dict[str, np.ndarray]], bool] = lambda a: True,
+    enabled: bool = True,
+) -> dict[str, np.ndarray]:
+    """Return the cached arrays for ``key``, computing and storing them when absent or damaged.
+
+    Args:
+        namespace: a sub-folder, e.g. ``"splade"`` or ``"dense"``.
+        key: from :func:`cache_key`.
+        compute: builds the arrays when the cache cannot serve them.
+        validate: an extra check of a loaded entry (e.g. the expected number of rows).
+        enabled: ``False`` skips the cache entirely.
+    """
+    if not enabled:
+        return compute()
+    path = cache_dir() / namespace / f"{key}.npz"
+    try:
+        arrays = load_arrays(path)
+        if arrays is not None and not validate(arrays):
+            raise ValueError(f"cache file {path} does not match the request (wrong shape)")
+    except ValueError as exc:
+        warnings.warn(f"{exc}; recomputing it.", RuntimeWarning, stacklevel=2)
+        path.unlink(missing_ok=True)
+        arrays = None
+    if arrays is None:
+        arrays = compute()
+        save_arrays(path, arrays)
+    return arrays

@@ -1,0 +1,62 @@
+"""Dense embeddings through sentence-transformers (default: all-MiniLM-L6-v2, 384-d)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .cache import cache_key, cached_arrays
+from .models import load_dense
+from .sparse import progress_enabled
+from .validation import check_texts
+
+
+class DenseEncoder:
+    """Encode texts into L2-normalised dense vectors, so a dot product is the cosine similarity.
+
+    Args:
+        model: hub id or folder; ``None`` uses ``$DENSE_MODEL`` or the bundled all-MiniLM-L6-v2.
+        batch_size: texts per forward pass.
+        cache: keep encodings on disk.
+
+    Empty or whitespace-only texts get the zero vector (cosine 0 with everything), not an
+    embedding of nothing.
+    """
+
+    def __init__(self, model: str | None = None, *, batch_size: int = 32, cache: bool = True) -> None:
+        self.model, self.source = load_dense(model)
+        self.dim = int(self.model.get_embedding_dimension())
+        self.batch_size = batch_size
+        self.cache = cache
+
+    def __repr__(self) -> str:
+        return f"DenseEncoder(model={self.source.name!r}, dim={self.dim})"
+
+    def encode(self, texts: Iterable[str], *, cache: bool | None = None, progress: bool | None = None) -> np.ndarray:
+        """Encode texts into a ``(len(texts), dim)`` float32 array of unit (or zero) rows."""
+        texts = check_texts(texts)
+
+        def compute() -> dict[str, np.ndarray]:
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            todo = [i for i, t in enumerate(texts) if t.strip()]
+            if todo:
+                emb = self.model.encode(
+                    [texts[i] for i in todo],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=progress_enabled(progress, len(todo), 256),
+                )
+                if emb.shape[1] != self.dim:
+                    raise ValueError(f"{self.source.name!r} returned {emb.shape[1]}-d vectors, expected {self.dim}.")
+                out[todo] = emb
+            return {"embeddings": out}
+
+        key = cache_key("dense-v1", self.source.fingerprint, self.model.max_seq_length, texts=texts)
+        arrays = cached_arrays(
+            "dense", key, compute,
+            validate=lambda a: a["embeddings"].shape == (len(texts), self.dim),
+            enabled=self.cache if cache is None else cache,
+        )
+        return arrays["embeddings"]

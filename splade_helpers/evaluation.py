@@ -1,0 +1,56 @@
+"""Metrics through ir_measures: nDCG@10 (graded), R@100 and MRR@10 (gain > 0 is relevant).
+
+A run is evaluated exactly in the order we show it: scores are replaced by rank-derived values
+before ir_measures sees them (trec_eval would otherwise re-break ties by document id), and a
+judged query the run has no result for counts as 0, not as missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ir_measures
+from ir_measures import RR, R, nDCG
+
+MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
+
+Run = Mapping[str, Sequence[tuple[str, float]]]
+
+
+def evaluate(
+    run: Run,
+    qrels: Mapping[str, Mapping[str, int]],
+    query_ids: Sequence[str] | None = None,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean and per-query metrics of a ranked run.
+
+    Args:
+        run: query id -> ranked ``(doc_id, score)`` list (best first).
+        qrels: query id -> {doc id: gain}.
+        query_ids: the queries to average over; default every query with a relevant document.
+    Returns:
+        ``(means, per_query)`` with keys ``nDCG@10``, ``R@100``, ``MRR@10``.
+    """
+    if query_ids is None:
+        query_ids = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values())]
+    wanted = set(query_ids)
+    irm_qrels = [
+        ir_measures.Qrel(q, d, int(g)) for q, docs in qrels.items() if q in wanted for d, g in docs.items()
+    ]
+    irm_run = []
+    for q, ranked in run.items():
+        if q not in wanted:
+            continue
+        seen: set[str] = set()
+        for i, (d, _) in enumerate(ranked):
+            if d in seen:
+                raise ValueError(f"run for query {q!r} lists document {d!r} twice; a ranking holds each document once.")
+            seen.add(d)
+            irm_run.append(ir_measures.ScoredDoc(q, d, float(len(ranked) - i)))
+    per_query = {q: {name: 0.0 for name in MEASURES} for q in query_ids}
+    names = {m: name for name, m in MEASURES.items()}
+    for metric in ir_measures.iter_calc(list(MEASURES.values()), irm_qrels, irm_run):
+        per_query[metric.query_id][names[metric.measure]] = float(metric.value)
+    n = max(len(query_ids), 1)
+    means = {name: sum(pq[name] for pq in per_query.values()) / n for name in MEASURES}
+    return means, per_query

@@ -1,0 +1,127 @@
+"""Fusing the scores of several retrievers, vectorised over a (queries x documents) matrix.
+
+Two families:
+
+* score fusion: normalise each retriever's scores per query, then take a weighted sum
+  (``alpha`` is the dense weight, as in the seed's ``hybrid_score``);
+* rank fusion (RRF): ``sum_r w_r / (k + rank_r(d))`` over the retrievers that ranked ``d``
+  in their top ``depth``; ranks start at 1. The literature's ``k`` is 60; Qdrant's default is 2.
+
+A query whose scores are all equal (e.g. an empty query: all zeros) normalises to all zeros,
+so it adds nothing to the fused score; ties are then broken by document order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")
+
+
+def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
+    a = np.asarray(scores, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise ValueError(f"{what} must be a (queries x documents) matrix, got shape {a.shape}.")
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(
+            f"{what} contains {a[tuple(bad)]} at (query {bad[0]}, document {bad[1]}); "
+            f"scores must be finite: fix or drop the retriever that produced them."
+        )
+    return a
+
+
+def normalize(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
+    """Normalise each row (query) of a score matrix.
+
+    Args:
+        method: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's
+            distribution-based score fusion: ``(s - (mean - 3 std)) / (6 std)``, clipped to [0, 1]).
+    Returns:
+        float64 matrix of the same shape; rows with no spread become all zeros.
+    """
+    a = _check_matrix(scores)
+    if method == "none":
+        return a.copy()
+    if method == "minmax":
+        lo, hi = a.min(axis=1, keepdims=True), a.max(axis=1, keepdims=True)
+        span = hi - lo
+        return np.divide(a - lo, span, out=np.zeros_like(a), where=span > 0)
+    mean, std = a.mean(axis=1, keepdims=True), a.std(axis=1, keepdims=True)
+    if method == "zscore":
+        return np.divide(a - mean, std, out=np.zeros_like(a), where=std > 0)
+    if method == "dbsf":
+        out = np.divide(a - (mean - 3 * std), 6 * std, out=np.zeros_like(a), where=std > 0)
+        return np.clip(out, 0.0, 1.0)
+    raise ValueError(f"normalization={method!r} is not supported; use one of {NORMALIZATIONS}.")
+
+
+def weighted_sum(matrices: Sequence[np.ndarray], weights: Sequence[float], normalization: str = "minmax") -> np.ndarray:
+    """``sum_i weights[i] * normalize(matrices[i])``: the convex combination of several retrievers."""
+    if len(matrices) != len(weights) or not matrices:
+        raise ValueError(f"need one weight per score matrix, got {len(matrices)} matrices and {len(weights)} weights.")
+    mats = [_check_matrix(m, f"scores[{i}]") for i, m in enumerate(matrices)]
+    if len({m.shape for m in mats}) > 1:
+        raise ValueError(f"score matrices have different shapes {[m.shape for m in mats]}; they must score the same queries and documents.")
+    for w in weights:
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(f"weight {w!r} must be a finite number >= 0.")
+    return sum(w * normalize(m, normalization) for w, m in zip(weights, mats))
+
+
+def convex(dense: np.ndarray, sparse: np.ndarray, alpha: float, normalization: str = "minmax") -> np.ndarray:
+    """``alpha * dense + (1 - alpha) * sparse`` after per-query normalisation (alpha in [0, 1])."""
+    if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    return weighted_sum([dense, sparse], [alpha, 1.0 - alpha], normalization)
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of every document per query; ties go to the lower document number."""
+    a = _check_matrix(scores)
+    order = np.argsort(-a, axis=1, kind="stable")
+    out = np.empty_like(order)
+    np.put_along_axis(out, order, np.arange(1, a.shape[1] + 1)[None, :].repeat(a.shape[0], 0), axis=1)
+    return out
+
+
+def rrf(
+    matrices: Sequence[np.ndarray],
+    k: float = 60.0,
+    weights: Sequence[float] | None = None,
+    depth: int = 1000,
+    retrieved: Sequence[np.ndarray | None] | None = None,
+) -> np.ndarray:
+    """(Weighted) reciprocal rank fusion of several score matrices.
+
+    Args:
+        k: the RRF constant (60 in Cormack et al. 2009; Qdrant uses 2).
+        weights: one per matrix (default 1 each).
+        depth: only each retriever's top ``depth`` documents contribute.
+        retrieved: optional boolean masks: ``False`` marks documents a retriever did not return
+            (e.g. a BM25 score of 0); they contribute nothing.
+    """
+    if not matrices:
+        raise ValueError("rrf needs at least one score matrix.")
+    if k < 0 or not np.isfinite(k):
+        raise ValueError(f"k={k!r} must be a finite number >= 0.")
+    weights = [1.0] * len(matrices) if weights is None else list(weights)
+    if len(weights) != len(matrices):
+        raise ValueError(f"need one weight per score matrix, got {len(matrices)} matrices and {len(weights)} weights.")
+    retrieved = [None] * len(matrices) if retrieved is None else list(retrieved)
+    shape = _check_matrix(matrices[0]).shape
+    out = np.zeros(shape)
+    for i, (m, w, mask) in enumerate(zip(matrices, weights, retrieved)):
+        a = _check_matrix(m, f"scores[{i}]")
+        if a.shape != shape:
+            raise ValueError(f"scores[{i}] has shape {a.shape}, expected {shape}.")
+        r = ranks(a)
+        keep = r <= depth
+        if mask is not None:
+            keep &= np.asarray(mask, dtype=bool).reshape(shape)
+        out += np.where(keep, w / (k + r), 0.0)
+    return out

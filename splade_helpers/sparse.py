@@ -160,7 +160,7 @@ class SpladeEncoder:
     def _encode(self, texts: list[str], max_length: int, batch_size: int, progress: bool | None) -> sp.csr_matrix:
         rows: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.int32), np.empty(0, np.float32))] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.strip()]
-        lengths = self.tokenizer([texts[i] for i in todo], truncation=True, max_length=max_length, return_length=True)["length"]
+        lengths = self.tokenizer([texts[i] for i in todo], truncation=True, max_length=max_length, return_length=True)["length"] if todo else []
         todo = [todo[j] for j in np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")]
         starts = range(0, len(todo), batch_size)
         show = progress_enabled(progress, len(todo))

@@ -1,0 +1,47 @@
+"""Shared fixtures. Offline and quiet before anything imports Hugging Face code."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def splade():
+    from splade_helpers import SpladeEncoder
+
+    return SpladeEncoder()
+
+
+@pytest.fixture(scope="session")
+def dense():
+    from splade_helpers import DenseEncoder
+
+    return DenseEncoder()
+
+
+@pytest.fixture(scope="session")
+def cranfield():
+    from splade_helpers import load_dataset
+
+    return load_dataset("cranfield")
+
+
+@pytest.fixture(scope="session")
+def mini():
+    from splade_helpers import load_dataset
+
+    return load_dataset("mini")
+
+
+@pytest.fixture()
+def tmp_cache(tmp_path, monkeypatch):
+    """A private, empty encoding cache."""
+    monkeypatch.setenv("SPLADE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from splade_helpers.cache import cache_dir, cache_key, cached_arrays, load_arrays, save_arrays
+
+
+def test_cache_dir_moves_with_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPLADE_CACHE_DIR", str(tmp_path / "x"))
+    assert cache_dir() == tmp_path / "x"
+
+
+def test_keys_depend_on_every_part():
+    base = cache_key("m", 512, texts=["a", "b"])
+    assert base == cache_key("m", 512, texts=["a", "b"])
+    assert len({base, cache_key("m", 256, texts=["a", "b"]), cache_key("n", 512, texts=["a", "b"]),
+                cache_key("m", 512, texts=["ab"]), cache_key("m", 512, texts=["b", "a"])}) == 5
+
+
+def test_round_trip(tmp_path):
+    arrays = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "i": np.array([1, 2], dtype=np.int32)}
+    save_arrays(tmp_path / "a.npz", arrays)
+    back = load_arrays(tmp_path / "a.npz")
+    assert set(back) == {"x", "i"} and all(np.array_equal(back[k], arrays[k]) for k in arrays)
+    assert load_arrays(tmp_path / "missing.npz") is None
+
+
+def counting_compute(calls):
+    def compute():
+        calls.append(1)
+        return {"x": np.ones((2, 2), dtype=np.float32)}
+    return compute
+
+
+def test_computed_once_then_served(tmp_cache):
+    calls = []
+    for _ in range(3):
+        out = cached_arrays("t", "k", counting_compute(calls))
+    assert len(calls) == 1 and out["x"].sum() == 4
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "tampered"])
+def test_damaged_files_are_detected_and_recomputed(tmp_cache, damage):
+    calls = []
+    cached_arrays("t", "k", counting_compute(calls))
+    path = tmp_cache / "t" / "k.npz"
+    raw = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"not a zip file at all")
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    else:  # a valid npz whose data no longer matches its digest
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        arrays["x"] = arrays["x"] * 2
+        np.savez(path, **arrays)
+    with pytest.warns(RuntimeWarning, match="recomputing"):
+        out = cached_arrays("t", "k", counting_compute(calls))
+    assert len(calls) == 2 and out["x"].sum() == 4
+    assert load_arrays(path)["x"].sum() == 4  # the repaired entry is on disk
+
+
+def test_an_entry_of_the_wrong_shape_is_not_returned(tmp_cache):
+    calls = []
+    cached_arrays("t", "k", counting_compute(calls))
+    with pytest.warns(RuntimeWarning, match="wrong shape"):
+        cached_arrays("t", "k", counting_compute(calls), validate=lambda a: a["x"].shape == (3, 3))
+    assert len(calls) == 2
+
+
+def test_a_corrupted_splade_cache_file_is_recomputed(splade, tmp_cache):
+    texts = ["wing flutter at transonic speed"]
+    good = splade.encode_batch(texts).toarray()
+    (path,) = tmp_cache.rglob("*.npz")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning, match="cannot be read"):
+        again = splade.encode_batch(texts).toarray()
+    np.testing.assert_array_equal(good, again)
+
+
+def test_disabled_cache_writes_nothing(tmp_cache):
+    calls = []
+    cached_arrays("t", "k", counting_compute(calls), enabled=False)
+    assert not tmp_cache.exists()

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+
+def seed_encode(encoder, text, max_length=512):
+    """The seed's formula, written out: log1p(relu(logits)) * mask, max over positions."""
+    tok = encoder.tokenizer(text, return_tensors="pt", max_length=max_length, truncation=True)
+    with torch.no_grad():
+        logits = encoder.model(**tok).logits
+    return torch.max(torch.log1p(torch.relu(logits)) * tok["attention_mask"].unsqueeze(-1), dim=1)[0].squeeze(0).numpy()
+
+
+def test_batch_encoding_equals_sentence_transformers_sparse_encoder(splade, cranfield):
+    from sentence_transformers import SparseEncoder
+
+    texts = cranfield.doc_texts[:48] + cranfield.query_texts[:24] + ["lift " * 700]
+    ours = splade.encode_batch(texts, cache=False, batch_size=8).toarray()
+    st = SparseEncoder(str(splade.source.path), device="cpu")
+    theirs = st.encode(texts, batch_size=16, convert_to_tensor=True).to_dense().numpy()
+    assert ours.shape == theirs.shape == (len(texts), 30522)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+
+
+def test_max_before_activation_equals_the_seed_formula(splade):
+    text = "experimental investigation of the aerodynamics of a wing in a slipstream"
+    row = splade.encode_batch([text], cache=False).toarray()[0]
+    np.testing.assert_allclose(row, seed_encode(splade, text), atol=1e-6)
+
+
+def test_encode_has_the_seed_interface(splade):
+    out = splade.encode("machine learning tutorial")
+    assert set(out) == {"indices", "values", "terms", "num_tokens", "truncated"}
+    assert out["indices"] == sorted(out["indices"]) and len(out["indices"]) == len(out["values"])
+    dense = seed_encode(splade, "machine learning tutorial")
+    np.testing.assert_allclose(out["values"], dense[out["indices"]], atol=1e-6)
+    assert np.count_nonzero(dense) == len(out["indices"])
+    weights = [w for _, w in out["terms"]]
+    assert weights == sorted(weights, reverse=True) and len(out["terms"]) == min(20, len(out["indices"]))
+    assert out["terms"][0][0] == "machine"  # the heaviest term of the real model
+    assert out["num_tokens"] == 6 and out["truncated"] is False  # [CLS] machine learning tutor ##ial [SEP]
+
+
+def test_rows_come_back_in_input_order(splade):
+    texts = ["a very long text about boundary layers " * 5, "wing", "shock waves at mach two"]
+    forward = splade.encode_batch(texts, cache=False).toarray()
+    backward = splade.encode_batch(texts[::-1], cache=False).toarray()
+    np.testing.assert_allclose(forward, backward[::-1], atol=1e-5)
+    np.testing.assert_allclose(forward[1], seed_encode(splade, "wing"), atol=1e-5)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_text_gives_an_empty_vector(splade, text):
+    out = splade.encode(text)
+    assert out["indices"] == [] and out["values"] == [] and out["terms"] == []
+    m = splade.encode_batch(["wing", text, "lift"], cache=False)
+    assert m.shape == (3, 30522) and m[1].nnz == 0 and m[0].nnz > 0 and m[2].nnz > 0
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"bytes", ["list"]])
+def test_non_strings_are_type_errors(splade, bad):
+    with pytest.raises(TypeError, match="must be a str"):
+        splade.encode(bad)
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str"):
+        splade.encode_batch(["ok", bad], cache=False)
+
+
+def test_a_single_string_is_not_a_batch(splade):
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        splade.encode_batch("wing", cache=False)
+
+
+def test_long_text_is_truncated_at_max_length(splade):
+    text = "supersonic flow over a flat plate " * 200
+    out = splade.encode(text, kind="document")
+    assert out["truncated"] is True and out["num_tokens"] > 1000
+    np.testing.assert_allclose(
+        splade.encode_batch([text], cache=False).toarray()[0], seed_encode(splade, text, 512), atol=1e-5
+    )
+
+
+def test_queries_and_documents_have_their_own_max_length():
+    from splade_helpers import SpladeEncoder
+
+    enc = SpladeEncoder(query_max_length=8, doc_max_length=64, cache=False)
+    text = "heat transfer in the laminar boundary layer of a flat plate at high speed " * 6
+    q = enc.encode_queries([text]).toarray()[0]
+    d = enc.encode_documents([text]).toarray()[0]
+    np.testing.assert_allclose(q, seed_encode(enc, text, 8), atol=1e-5)
+    np.testing.assert_allclose(d, seed_encode(enc, text, 64), atol=1e-5)
+    assert enc.encode(text, kind="query")["truncated"] and enc.encode(text, kind="document")["truncated"]
+
+
+@pytest.mark.parametrize("kwargs", [{"query_max_length": 0}, {"doc_max_length": 513}, {"batch_size": 0}])
+def test_bad_settings_are_refused(kwargs):
+    from splade_helpers import SpladeEncoder
+
+    with pytest.raises(ValueError, match=list(kwargs)[0]):
+        SpladeEncoder(**kwargs)
+
+
+def test_top_terms_accepts_sparse_and_dense_vectors(splade):
+    m = splade.encode_batch(["lift and drag of a wing"], cache=False)
+    assert splade.top_terms(m, 5) == splade.top_terms(m.toarray()[0], 5)
+    with pytest.raises(ValueError, match="one vector"):
+        splade.top_terms(sp.vstack([m, m]))
+
+
+def test_batch_encodings_are_cached_on_disk(splade, tmp_cache):
+    texts = ["pressure distribution on a cone", "transition to turbulence"]
+    first = splade.encode_batch(texts)
+    files = list(tmp_cache.rglob("*.npz"))
+    assert len(files) == 1
+    second = splade.encode_batch(texts)
+    assert (first != second).nnz == 0
+    splade.encode_batch(texts, max_length=8)  # other settings, other entry
+    assert len(list(tmp_cache.rglob("*.npz"))) == 2

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .datasets import Dataset, available_datasets, load_dataset
-from .evaluation import MEASURES, evaluate
+from .evaluation import MEASURES, evaluate_run
 from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
 
 
@@ -49,7 +49,7 @@ def compare_retrievers(
         else:
             scores = score_of[name] = r.scores(texts)
         run = dict(zip(qids, r.rank(scores, k)))
-        means, per_query = evaluate(run, dataset.qrels, qids)
+        means, per_query = evaluate_run(run, dataset.qrels, qids)
         rows.append({"retriever": name, **means, "encode_s": r.encode_seconds, "queries": len(qids), "per_query": per_query})
     return rows
 

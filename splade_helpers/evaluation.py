@@ -17,7 +17,7 @@ MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
 Run = Mapping[str, Sequence[tuple[str, float]]]
 
 
-def evaluate(
+def evaluate_run(
     run: Run,
     qrels: Mapping[str, Mapping[str, int]],
     query_ids: Sequence[str] | None = None,

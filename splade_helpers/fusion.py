@@ -52,6 +52,8 @@ def normalize(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
         span = hi - lo
         return np.divide(a - lo, span, out=np.zeros_like(a), where=span > 0)
     mean, std = a.mean(axis=1, keepdims=True), a.std(axis=1, keepdims=True)
+    # a constant row can show a rounding-error std (~1e-17); treat it as no spread
+    std = np.where(std <= 1e-12 * np.maximum(np.abs(a).max(axis=1, keepdims=True), 1.0), 0.0, std)
     if method == "zscore":
         return np.divide(a - mean, std, out=np.zeros_like(a), where=std > 0)
     if method == "dbsf":

@@ -73,7 +73,7 @@ class Retriever:
         return self.rank(self.scores(queries), k)
 
     def run(self, query_ids: Sequence[str], queries: Sequence[str], k: int = 100) -> dict[str, list[tuple[str, float]]]:
-        """``search`` keyed by query id: the input of :func:`splade_helpers.evaluation.evaluate`."""
+        """``search`` keyed by query id: the input of :func:`splade_helpers.evaluation.evaluate_run`."""
         if len(query_ids) != len(queries):
             raise ValueError(f"{len(query_ids)} query ids but {len(queries)} queries.")
         return dict(zip(query_ids, self.search(queries, k)))

@@ -1,0 +1,40 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from splade_helpers.evaluate import main
+
+
+def test_cli_on_the_mini_corpus_writes_json(tmp_path, capsys):
+    out = tmp_path / "mini.json"
+    assert main(["--dataset", "mini", "--retrievers", "bm25,splade", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "bm25" in printed and "splade" in printed and "nDCG@10" in printed
+    data = json.loads(out.read_text())
+    assert data["dataset"] == "mini" and [r["retriever"] for r in data["results"]] == ["bm25", "splade"]
+    row = data["results"][1]
+    assert set(row) >= {"nDCG@10", "R@100", "MRR@10", "encode_s", "per_query"} and len(row["per_query"]) == 20
+
+
+def test_cli_errors_are_short_and_name_the_problem(capsys):
+    assert main(["--dataset", "nope"]) == 2
+    assert "unknown dataset 'nope'" in capsys.readouterr().err
+    assert main(["--dataset", "mini", "--retrievers", "bm25,colbert"]) == 2
+    assert "colbert" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cranfield_hybrid_beats_every_single_retriever(tmp_path):
+    """The course's claim, checked end to end through the real command."""
+    out = tmp_path / "cranfield.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "splade_helpers.evaluate", "--dataset", "cranfield", "--json", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["retriever"]: r for r in json.loads(out.read_text())["results"]}
+    assert list(rows) == ["bm25", "splade", "dense", "hybrid"] and rows["hybrid"]["queries"] == 225
+    for metric in ("nDCG@10", "R@100", "MRR@10"):
+        assert rows["hybrid"][metric] > max(rows[r][metric] for r in ("bm25", "splade", "dense")), metric

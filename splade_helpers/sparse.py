@@ -135,6 +135,8 @@ class SpladeEncoder:
         *,
         kind: str = "document",
         max_length: int | None = None,
+        window: int | None = None,
+        stride: int | None = None,
         batch_size: int | None = None,
         cache: bool | None = None,
         progress: bool | None = None,
@@ -142,43 +144,87 @@ class SpladeEncoder:
         """Encode many texts into a CSR matrix (rows = texts in input order, columns = vocab ids).
 
         Texts are sorted by length and padded per batch, so short texts do not pay for long ones.
+
+        Args:
+            kind: ``"query"`` or ``"document"``: which ``max_length`` applies.
+            max_length: override the token limit; longer texts are truncated (the default mode).
+            window: instead of truncating, split each text into windows of ``window`` tokens
+                (with [CLS] and [SEP]), encode every window and max-pool across windows, so
+                nothing is cut off. ``stride`` (default ``window - 2``: no overlap) is the step
+                between window starts, in word pieces.
         """
         texts = check_texts(texts)
         max_length = max_length or self._max_length(kind)
         batch_size = batch_size or self.batch_size
-        key = cache_key(ENCODING_VERSION, self.source.fingerprint, max_length, texts=texts)
+        limit = self.model.config.max_position_embeddings
+        if window is not None and not (isinstance(window, int) and 3 <= window <= limit):
+            raise ValueError(f"window={window!r} must be an int between 3 and {limit} tokens.")
+        if stride is not None and (window is None or not (isinstance(stride, int) and 1 <= stride <= window - 2)):
+            raise ValueError(f"stride={stride!r} needs a window and must be an int between 1 and window - 2.")
+        settings = ("window", window, stride or (window - 2)) if window else ("truncate", max_length)
+        key = cache_key(ENCODING_VERSION, self.source.fingerprint, *settings, texts=texts)
         arrays = cached_arrays(
             "splade",
             key,
-            lambda: _csr_to_arrays(self._encode(texts, max_length, batch_size, progress)),
+            lambda: _csr_to_arrays(self._encode(texts, max_length, window, stride, batch_size, progress)),
             validate=lambda a: tuple(a["shape"]) == (len(texts), self.vocab_size),
             enabled=self.cache if cache is None else cache,
         )
         return _arrays_to_csr(arrays)
 
+    def _token_ids(self, texts: list[str], max_length: int, window: int | None, stride: int | None) -> list[list[list[int]]]:
+        """Per text, the id sequences to encode: one (truncated) sequence, or its windows."""
+        if window is None:
+            return [[ids] for ids in self.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        step = stride or window - 2
+        out = []
+        for ids in self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]:
+            starts = range(0, max(len(ids) - (window - 2), 0) + 1, step)
+            chunks = [ids[s : s + window - 2] for s in starts]
+            if starts[-1] + window - 2 < len(ids):  # the tail the last step did not reach
+                chunks.append(ids[-(window - 2) :])
+            out.append([[cls, *c, sep] for c in chunks])
+        return out
+
     @torch.inference_mode()
-    def _encode(self, texts: list[str], max_length: int, batch_size: int, progress: bool | None) -> sp.csr_matrix:
-        rows: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.int32), np.empty(0, np.float32))] * len(texts)
+    def _encode(
+        self, texts: list[str], max_length: int, window: int | None, stride: int | None, batch_size: int, progress: bool | None
+    ) -> sp.csr_matrix:
         todo = [i for i, t in enumerate(texts) if t.strip()]
-        lengths = self.tokenizer([texts[i] for i in todo], truncation=True, max_length=max_length, return_length=True)["length"] if todo else []
-        todo = [todo[j] for j in np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")]
-        starts = range(0, len(todo), batch_size)
-        show = progress_enabled(progress, len(todo))
-        for start in tqdm(starts, desc="SPLADE encoding", unit="batch", disable=not show):
-            idx = todo[start : start + batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-            )
-            logits = self.model(**enc).logits  # (batch, positions, vocab)
-            logits.masked_fill_(enc["attention_mask"].unsqueeze(-1) == 0, float("-inf"))
+        sequences = self._token_ids([texts[i] for i in todo], max_length, window, stride) if todo else []
+        owner = [i for i, seqs in zip(todo, sequences) for _ in seqs]
+        flat = [ids for seqs in sequences for ids in seqs]
+        order = np.argsort(-np.array([len(x) for x in flat], dtype=np.int64), kind="stable")
+        parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # text -> sparse row per sequence
+        show = progress_enabled(progress, len(flat))
+        for start in tqdm(range(0, len(flat), batch_size), desc="SPLADE encoding", unit="batch", disable=not show):
+            batch = order[start : start + batch_size]
+            width = max(len(flat[j]) for j in batch)
+            input_ids = torch.zeros((len(batch), width), dtype=torch.long)  # [PAD] = 0
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for r, j in enumerate(batch):
+                input_ids[r, : len(flat[j])] = torch.tensor(flat[j])
+                mask[r, : len(flat[j])] = 1
+            logits = self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(mask)).logits
+            logits.masked_fill_(mask.unsqueeze(-1) == 0, float("-inf"))  # padding never wins the max
             weights = torch.log1p(torch.relu(logits.amax(dim=1))).numpy()  # max first, then activation
-            for i, w in zip(idx, weights):
-                nz = np.flatnonzero(w).astype(np.int32)
-                rows[i] = (nz, w[nz].astype(np.float32))
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(r[0]) for r in rows])
-        indices = np.concatenate([r[0] for r in rows]) if rows else np.empty(0, np.int32)
-        data = np.concatenate([r[1] for r in rows]) if rows else np.empty(0, np.float32)
+            for r, j in enumerate(batch):
+                nz = np.flatnonzero(weights[r]).astype(np.int32)
+                parts.setdefault(owner[j], []).append((nz, weights[r][nz]))
+        rows = []
+        for i in range(len(texts)):
+            pieces = parts.get(i, [])
+            if len(pieces) > 1:  # windows of one text: max-pool across them
+                dense = np.zeros(self.vocab_size, dtype=np.float32)
+                for nz, val in pieces:
+                    np.maximum.at(dense, nz, val)
+                nz = np.flatnonzero(dense).astype(np.int32)
+                pieces = [(nz, dense[nz])]
+            rows.append(pieces[0] if pieces else (np.empty(0, np.int32), np.empty(0, np.float32)))
+        indptr = np.concatenate([[0], np.cumsum([len(nz) for nz, _ in rows])]).astype(np.int64)
+        indices = np.concatenate([nz for nz, _ in rows]) if rows else np.empty(0, np.int32)
+        data = np.concatenate([v for _, v in rows]).astype(np.float32) if rows else np.empty(0, np.float32)
         return sp.csr_matrix((data, indices, indptr), shape=(len(texts), self.vocab_size))
 
 

@@ -116,3 +116,38 @@ def test_batch_encodings_are_cached_on_disk(splade, tmp_cache):
     assert (first != second).nnz == 0
     splade.encode_batch(texts, max_length=8)  # other settings, other entry
     assert len(list(tmp_cache.rglob("*.npz"))) == 2
+
+
+def test_window_mode_equals_max_over_the_windows_encoded_alone(splade):
+    words = "the boundary layer thickens along the plate " * 40 + "finally the helicopter rotor"
+    m = splade.encode_batch([words], window=64, cache=False).toarray()[0]
+    ids = splade.tokenizer(words, add_special_tokens=False)["input_ids"]
+    chunks = [ids[s : s + 62] for s in range(0, len(ids) - 62 + 1, 62)]
+    if len(ids) % 62:
+        chunks.append(ids[-62:])
+    cls, sep = splade.tokenizer.cls_token_id, splade.tokenizer.sep_token_id
+    with torch.no_grad():
+        per_window = [
+            torch.log1p(torch.relu(splade.model(input_ids=torch.tensor([[cls, *c, sep]])).logits)).amax(dim=1)[0].numpy()
+            for c in chunks
+        ]
+    expected = np.max(per_window, axis=0)
+    np.testing.assert_allclose(m, expected, atol=1e-4)
+    truncated = splade.encode_batch([words], max_length=64, cache=False).toarray()[0]
+    helicopter = splade.tokenizer.convert_tokens_to_ids("helicopter")
+    assert m[helicopter] > 0 and truncated[helicopter] == 0  # the end of the text survives
+
+
+def test_window_mode_on_short_text_equals_truncation(splade):
+    texts = ["lift of a delta wing", "", "drag"]
+    np.testing.assert_allclose(
+        splade.encode_batch(texts, window=128, cache=False).toarray(),
+        splade.encode_batch(texts, cache=False).toarray(),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("kwargs", [{"window": 2}, {"window": 600}, {"stride": 10}, {"window": 16, "stride": 15}])
+def test_bad_window_settings(splade, kwargs):
+    with pytest.raises(ValueError, match="window|stride"):
+        splade.encode_batch(["x"], cache=False, **kwargs)

@@ -1,0 +1,129 @@
+"""What a SPLADE vector says: term origins, per-term match contributions, sparsity and pruning.
+
+All functions are pure (vectors in, plain Python/numpy out) so that notebooks, plots and widgets
+show exactly what the tests check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .sparse import SpladeEncoder
+from .validation import check_text
+
+
+@dataclass(frozen=True)
+class TermOrigin:
+    """One non-zero term of a SPLADE vector and the input token whose position won the max."""
+
+    term: str
+    weight: float
+    in_text: bool  # the term is one of the text's own word pieces
+    source_token: str  # the input word piece at the winning position
+    source_position: int  # its position (0 = [CLS])
+
+
+@torch.inference_mode()
+def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list[TermOrigin]:
+    """Every non-zero term of ``text``'s vector, heaviest first, with the position that produced it.
+
+    SPLADE's weight for term j is ``max_i log1p(relu(logit_ij))``; the ``i`` achieving the max is
+    the input token "responsible" for the term. An empty text gives ``[]``.
+    """
+    text = check_text(text)
+    if not text.strip():
+        return []
+    max_length = encoder.query_max_length if kind == "query" else encoder.doc_max_length
+    enc = encoder.tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
+    logits = encoder.model(**enc).logits[0]  # (positions, vocab)
+    best_value, best_position = logits.max(dim=0)
+    weights = torch.log1p(torch.relu(best_value)).numpy()
+    tokens = encoder.tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
+    own = set(tokens[1:-1])
+    nz = np.flatnonzero(weights)
+    order = nz[np.lexsort((nz, -weights[nz]))]
+    return [
+        TermOrigin(
+            term=encoder.vocab[j],
+            weight=float(weights[j]),
+            in_text=encoder.vocab[j] in own,
+            source_token=tokens[int(best_position[j])],
+            source_position=int(best_position[j]),
+        )
+        for j in order
+    ]
+
+
+def _row(vector: sp.spmatrix | np.ndarray, vocab_size: int) -> np.ndarray:
+    if sp.issparse(vector):
+        if vector.shape[0] != 1:
+            raise ValueError(f"expected one vector (1 row), got shape {vector.shape}.")
+        return np.asarray(vector.toarray()).ravel()
+    row = np.asarray(vector, dtype=np.float64).ravel()
+    if row.shape[0] != vocab_size:
+        raise ValueError(f"vector has {row.shape[0]} entries, expected the vocabulary size {vocab_size}.")
+    return row
+
+
+def match_contributions(
+    query: sp.spmatrix | np.ndarray, doc: sp.spmatrix | np.ndarray, vocab: list[str]
+) -> list[tuple[str, float, float, float]]:
+    """Why a document matched: the terms both vectors share, as ``(term, q_w, d_w, q_w * d_w)``.
+
+    Sorted by contribution (then term); the contributions sum to the SPLADE score ``q . d``.
+    """
+    q, d = _row(query, len(vocab)), _row(doc, len(vocab))
+    shared = np.flatnonzero((q > 0) & (d > 0))
+    parts = [(vocab[j], float(q[j]), float(d[j]), float(q[j] * d[j])) for j in shared]
+    return sorted(parts, key=lambda p: (-p[3], p[0]))
+
+
+def prune_top_k(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
+    """Keep only the ``k`` heaviest terms of every row (ties: lower vocabulary id kept)."""
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k={k!r} must be a positive int (terms kept per vector).")
+    m = sp.csr_matrix(matrix, copy=True)
+    m.sort_indices()
+    for i in range(m.shape[0]):
+        lo, hi = m.indptr[i], m.indptr[i + 1]
+        if hi - lo > k:
+            vals = m.data[lo:hi]
+            keep = np.lexsort((m.indices[lo:hi], -vals))[:k]
+            drop = np.ones(hi - lo, dtype=bool)
+            drop[keep] = False
+            vals[drop] = 0.0
+    m.eliminate_zeros()
+    return m
+
+
+def sparsity_stats(matrix: sp.spmatrix) -> dict[str, float]:
+    """Non-zeros per row (mean, median, max) and the share of the vocabulary they use."""
+    nnz = np.diff(sp.csr_matrix(matrix).indptr)
+    return {
+        "rows": int(matrix.shape[0]),
+        "mean_nnz": float(nnz.mean()) if len(nnz) else 0.0,
+        "median_nnz": float(np.median(nnz)) if len(nnz) else 0.0,
+        "max_nnz": int(nnz.max()) if len(nnz) else 0,
+        "vocab_share": float(nnz.mean() / matrix.shape[1]) if len(nnz) else 0.0,
+    }
+
+
+def expected_flops(queries: sp.spmatrix, docs: sp.spmatrix) -> float:
+    """Expected multiplications of one query-document dot product: ``sum_j p_j(q) * p_j(d)``.
+
+    ``p_j`` is the share of queries (documents) whose vector has term j; this is the FLOPS measure
+    that SPLADE's regulariser minimises (Paria et al. 2020; Formal et al. 2021).
+    """
+    pq = np.asarray((sp.csr_matrix(queries) > 0).mean(axis=0)).ravel()
+    pd = np.asarray((sp.csr_matrix(docs) > 0).mean(axis=0)).ravel()
+    return float(pq @ pd)
+
+
+def index_bytes(matrix: sp.spmatrix) -> int:
+    """Bytes of a CSR index: a 4-byte term id and a 4-byte weight per non-zero, 8 bytes per row."""
+    m = sp.csr_matrix(matrix)
+    return int(m.nnz * 8 + (m.shape[0] + 1) * 8)

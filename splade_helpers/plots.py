@@ -1,0 +1,121 @@
+"""Plotly figures for the lessons. Each takes plain data (no model calls) and returns a Figure.
+
+Numbers are rounded to 4 decimals before plotting so that stored notebook outputs compare
+exactly across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .expansion import TermOrigin
+
+COLORS = {"in the text": "#1f77b4", "expansion": "#ff7f0e", "win": "#2ca02c", "loss": "#d62728", "tie": "#bbbbbb"}
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def top_terms_figure(origins: Sequence[TermOrigin], k: int = 20, title: str = "") -> go.Figure:
+    """Horizontal bars of the ``k`` heaviest terms, coloured "in the text" vs "expansion"."""
+    top = list(origins)[:k][::-1]
+    fig = go.Figure()
+    for label in ("in the text", "expansion"):
+        rows = [o for o in top if (o.in_text if label == "in the text" else not o.in_text)]
+        fig.add_bar(
+            y=[o.term for o in rows],
+            x=[_r(o.weight) for o in rows],
+            orientation="h",
+            name=label,
+            marker_color=COLORS[label],
+            customdata=[o.source_token for o in rows],
+            hovertemplate="%{y}: %{x:.3f}<br>from input token %{customdata}<extra></extra>",
+        )
+    fig.update_layout(
+        title=title, xaxis_title="SPLADE weight", height=max(300, 22 * len(top) + 120),
+        yaxis={"categoryorder": "array", "categoryarray": [o.term for o in top]}, barmode="overlay",
+    )
+    return fig
+
+
+def contributions_figure(
+    splade_parts: Sequence[tuple[str, float, float, float]],
+    bm25_parts: Sequence[tuple[str, float]],
+    title: str = "",
+    k: int = 15,
+) -> go.Figure:
+    """Side by side: SPLADE's per-term products q_w * d_w and BM25's per-term contributions."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("SPLADE: query weight × document weight", "BM25: per stemmed term"))
+    sp_rows = list(splade_parts)[:k][::-1]
+    bm_rows = [p for p in bm25_parts if p[1] > 0][:k][::-1]
+    fig.add_bar(
+        y=[p[0] for p in sp_rows], x=[_r(p[3]) for p in sp_rows], orientation="h", name="SPLADE",
+        marker_color=COLORS["expansion"], row=1, col=1,
+        customdata=[[_r(p[1]), _r(p[2])] for p in sp_rows],
+        hovertemplate="%{y}: %{customdata[0]} × %{customdata[1]} = %{x:.3f}<extra></extra>",
+    )
+    fig.add_bar(y=[p[0] for p in bm_rows], x=[_r(p[1]) for p in bm_rows], orientation="h", name="BM25",
+                marker_color=COLORS["in the text"], row=1, col=2)
+    fig.update_layout(title=title, showlegend=False, height=max(320, 22 * max(len(sp_rows), len(bm_rows), 1) + 140))
+    return fig
+
+
+def win_loss_figure(
+    a: Mapping[str, float], b: Mapping[str, float], names: tuple[str, str] = ("SPLADE", "BM25"), metric: str = "nDCG@10"
+) -> go.Figure:
+    """Per-query difference ``a - b``, sorted; green where ``a`` wins, red where it loses."""
+    if set(a) != set(b):
+        raise ValueError("both runs must cover the same queries.")
+    diff = sorted(((_r(a[q] - b[q]), q) for q in a), key=lambda t: (-t[0], t[1]))
+    colors = [COLORS["win"] if d > 0 else COLORS["loss"] if d < 0 else COLORS["tie"] for d, _ in diff]
+    fig = go.Figure(go.Bar(
+        x=list(range(1, len(diff) + 1)), y=[d for d, _ in diff], marker_color=colors, customdata=[q for _, q in diff],
+        hovertemplate="query %{customdata}: %{y:+.3f}<extra></extra>",
+    ))
+    wins = sum(d > 0 for d, _ in diff)
+    losses = sum(d < 0 for d, _ in diff)
+    fig.update_layout(
+        title=f"{metric}: {names[0]} − {names[1]} per query ({wins} wins, {losses} losses, {len(diff) - wins - losses} ties)",
+        xaxis_title="queries, sorted by difference", yaxis_title=f"Δ {metric}", bargap=0, height=380,
+    )
+    return fig
+
+
+def heatmap_figure(values: np.ndarray, tokens: Sequence[str], terms: Sequence[str], title: str = "") -> go.Figure:
+    """A (positions x terms) heatmap, e.g. log1p(relu(logits)) for the top vocabulary entries."""
+    z = np.round(np.asarray(values, dtype=np.float64), 4)
+    if z.shape != (len(tokens), len(terms)):
+        raise ValueError(f"values have shape {z.shape}, expected ({len(tokens)}, {len(terms)}).")
+    fig = go.Figure(go.Heatmap(
+        z=z.tolist(), x=list(terms), y=[f"{i}: {t}" for i, t in enumerate(tokens)], colorscale="Blues",
+        hovertemplate="position %{y}<br>term %{x}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_layout(title=title, xaxis_title="vocabulary entry", yaxis={"autorange": "reversed"}, height=90 + 28 * len(tokens))
+    return fig
+
+
+def pruning_figure(rows: Sequence[Mapping[str, float]]) -> go.Figure:
+    """nDCG@10 against mean non-zeros per document, one point per pruning level (index MB in hover)."""
+    fig = go.Figure(go.Scatter(
+        x=[_r(r["mean_nnz"]) for r in rows], y=[_r(r["nDCG@10"]) for r in rows], mode="lines+markers+text",
+        text=[str(r["label"]) for r in rows], textposition="top center",
+        customdata=[_r(r["index_mb"]) for r in rows],
+        hovertemplate="%{x:.0f} terms per document<br>nDCG@10 %{y:.3f}<br>index %{customdata:.2f} MB<extra></extra>",
+    ))
+    fig.update_layout(title="Pruning documents to their top-k terms (Cranfield)", xaxis_title="mean non-zeros per document",
+                      yaxis_title="nDCG@10", height=380)
+    return fig
+
+
+def metric_bars(rows: Sequence[Mapping[str, float]], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10")) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per retriever row (``rows[i]["retriever"]``)."""
+    fig = go.Figure()
+    for row in rows:
+        fig.add_bar(name=str(row["retriever"]), x=list(metrics), y=[_r(row[m]) for m in metrics])
+    fig.update_layout(barmode="group", yaxis_title="score", height=360)
+    return fig

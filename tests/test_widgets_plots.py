@@ -1,0 +1,88 @@
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from splade_helpers import exercises, plots
+from splade_helpers.expansion import term_origins
+from splade_helpers.widgets import expansion_box, expansion_report
+
+
+def test_the_box_shows_the_expansion_of_what_is_typed(splade):
+    box = expansion_box(splade)
+    text, out = box.children
+    assert "Type some text" in out.value
+    text.value = "laptop battery"
+    assert "laptop" in out.value and "non-zero terms" in out.value
+    assert out.value == f"<pre>{html.escape(expansion_report(splade, 'laptop battery'))}</pre>"
+    text.value = ""
+    assert "Type some text" in out.value
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("", "Type some text"),
+        ("   ", "Type some text"),
+        (None, "Please type text"),
+        ("wing " * 2000, "the model reads the first 510"),
+        ("x" * 30_000, "Only the first 20,000 of 30,000 characters"),
+        ("🚀🚀 rocket", "unknown to this English vocabulary"),
+        ("Турбулентность крыла", "non-zero terms"),
+        ("湍流", "non-zero terms"),
+    ],
+)
+def test_bad_input_gets_a_message_not_a_traceback(splade, value, expected):
+    assert expected in expansion_report(splade, value)
+
+
+def test_figures_are_built_from_plain_data(splade):
+    origins = term_origins(splade, "supersonic wing flutter")
+    fig = plots.top_terms_figure(origins, k=10)
+    assert isinstance(fig, go.Figure) and sum(len(t.y) for t in fig.data) == 10
+    assert {t.name for t in fig.data} == {"in the text", "expansion"}
+    wl = plots.win_loss_figure({"1": 0.5, "2": 0.1, "3": 0.2}, {"1": 0.2, "2": 0.3, "3": 0.2})
+    assert "1 wins, 1 losses, 1 ties" in wl.layout.title.text
+    with pytest.raises(ValueError, match="same queries"):
+        plots.win_loss_figure({"1": 0.5}, {"2": 0.5})
+    with pytest.raises(ValueError, match="expected"):
+        plots.heatmap_figure(np.zeros((2, 3)), ["a"], ["x", "y", "z"])
+
+
+def test_check_shared_terms(capsys):
+    from splade_helpers import analyze
+
+    assert not exercises.check_shared_terms(lambda q, d: (_ for _ in ()).throw(NotImplementedError()))
+    assert "Not implemented yet" in capsys.readouterr().out
+    assert not exercises.check_shared_terms(lambda q, d: set(q.lower().split()) & set(d.lower().split()))
+    assert "Missing terms: ['turbul', 'wing']" in capsys.readouterr().out
+    assert exercises.check_shared_terms(lambda q, d: set(analyze([q])[0]) & set(analyze([d])[0]))
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_check_splade_pooling(capsys):
+    def right(logits, mask):
+        return torch.log1p(torch.relu(logits.masked_fill(mask.unsqueeze(-1) == 0, float("-inf")))).amax(dim=1)
+
+    def no_mask(logits, mask):
+        return torch.log1p(torch.relu(logits)).amax(dim=1)
+
+    def mean(logits, mask):
+        return (torch.log1p(torch.relu(logits)) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+
+    assert exercises.check_splade_pooling(right) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_splade_pooling(no_mask) and "not masked" in capsys.readouterr().out
+    assert not exercises.check_splade_pooling(mean) and "mean" in capsys.readouterr().out
+    assert not exercises.check_splade_pooling(lambda l, m: l) and "shape" in capsys.readouterr().out
+
+
+def test_check_prune(capsys):
+    def right(indices, values, k):
+        keep = np.sort(np.lexsort((indices, -values))[:k])
+        return indices[keep], values[keep]
+
+    assert exercises.check_prune(right) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_prune(lambda i, v, k: (i[:k], v[:k])) and "Not yet" in capsys.readouterr().out
+    assert not exercises.check_prune(lambda i, v, k: None) and "pair" in capsys.readouterr().out

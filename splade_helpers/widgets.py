@@ -34,7 +34,7 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
     if unknown:
         notes.append(
             f"{unknown} of {len(pieces)} word pieces are unknown to this English vocabulary ([UNK]), "
-            f"e.g. emoji, other scripts or very long "words"; they carry no meaning for the model."
+            f"e.g. emoji, other scripts or very long 'words'; they carry no meaning for the model."
         )
     origins = term_origins(encoder, text)
     if not origins:

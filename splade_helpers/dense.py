@@ -8,7 +8,7 @@ import numpy as np
 
 from .cache import cache_key, cached_arrays
 from .models import load_dense
-from .sparse import progress_enabled
+from .sparse import MIN_CACHED_BATCH, progress_enabled
 from .validation import check_texts
 
 
@@ -18,7 +18,7 @@ class DenseEncoder:
     Args:
         model: hub id or folder; ``None`` uses ``$DENSE_MODEL`` or the bundled all-MiniLM-L6-v2.
         batch_size: texts per forward pass.
-        cache: keep encodings on disk.
+        cache: keep encodings of batches of at least ``MIN_CACHED_BATCH`` texts on disk.
 
     Empty or whitespace-only texts get the zero vector (cosine 0 with everything), not an
     embedding of nothing.
@@ -57,6 +57,6 @@ class DenseEncoder:
         arrays = cached_arrays(
             "dense", key, compute,
             validate=lambda a: a["embeddings"].shape == (len(texts), self.dim),
-            enabled=self.cache if cache is None else cache,
+            enabled=(self.cache and len(texts) >= MIN_CACHED_BATCH) if cache is None else cache,
         )
         return arrays["embeddings"]

@@ -127,3 +127,48 @@ def rrf(
             keep &= np.asarray(mask, dtype=bool).reshape(shape)
         out += np.where(keep, w / (k + r), 0.0)
     return out
+
+
+def seed_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
+    """The seed's ``HybridSPLADESearcher.hybrid_score``, reproduced exactly (kept for comparison).
+
+    ``alpha * cosine(dense) + (1 - alpha) * sparse``, where ``sparse = q . d / (sum(q) + sum(d))``
+    when the dot product is positive (the seed's "approximate" normalisation), else 0. The
+    divisor makes long documents (large ``sum(d)``) score lower whatever their relevance.
+
+    Args:
+        query_repr, doc_repr: ``{"dense": list[float], "sparse": {"indices": [...], "values": [...]}}``.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    q_dense, d_dense = np.asarray(query_repr["dense"], float), np.asarray(doc_repr["dense"], float)
+    norms = np.linalg.norm(q_dense) * np.linalg.norm(d_dense)
+    dense_sim = float(q_dense @ d_dense / norms) if norms > 0 else 0.0
+    q_sparse = dict(zip(query_repr["sparse"]["indices"], query_repr["sparse"]["values"]))
+    d_sparse = dict(zip(doc_repr["sparse"]["indices"], doc_repr["sparse"]["values"]))
+    sparse_sim = sum(q_sparse[i] * d_sparse[i] for i in set(q_sparse) & set(d_sparse))
+    if sparse_sim > 0:
+        sparse_sim = sparse_sim / (sum(q_sparse.values()) + sum(d_sparse.values()))
+    return alpha * dense_sim + (1 - alpha) * sparse_sim
+
+
+def seed_hybrid_matrix(
+    dense: np.ndarray, sparse: np.ndarray, query_sums: np.ndarray, doc_sums: np.ndarray, alpha: float = 0.7
+) -> np.ndarray:
+    """:func:`seed_hybrid_score` for every (query, document) pair at once.
+
+    Args:
+        dense: cosine similarities (queries x documents).
+        sparse: SPLADE dot products (queries x documents).
+        query_sums, doc_sums: the sum of each query's / document's SPLADE weights.
+    """
+    if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    d, s = _check_matrix(dense, "dense"), _check_matrix(sparse, "sparse")
+    if d.shape != s.shape:
+        raise ValueError(f"dense {d.shape} and sparse {s.shape} score matrices must have the same shape.")
+    denom = np.asarray(query_sums, float).reshape(-1, 1) + np.asarray(doc_sums, float).reshape(1, -1)
+    if denom.shape != s.shape:
+        raise ValueError(f"need one sum per query ({s.shape[0]}) and per document ({s.shape[1]}), got {denom.shape}.")
+    sparse_part = np.divide(s, denom, out=np.zeros_like(s), where=(s > 0) & (denom > 0))
+    return alpha * d + (1 - alpha) * sparse_part

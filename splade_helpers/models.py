@@ -19,6 +19,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
@@ -45,7 +46,7 @@ class ModelSource:
     name: str
     path: Path
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A short hash of the folder's config and weight files (name, size, mtime): a cache key."""
         h = hashlib.sha256(self.name.encode())

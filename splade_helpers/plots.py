@@ -119,3 +119,13 @@ def metric_bars(rows: Sequence[Mapping[str, float]], metrics: Sequence[str] = ("
         fig.add_bar(name=str(row["retriever"]), x=list(metrics), y=[_r(row[m]) for m in metrics])
     fig.update_layout(barmode="group", yaxis_title="score", height=360)
     return fig
+
+
+def alpha_curve_figure(alphas: Sequence[float], curve: Sequence[float], alpha: float, current: float, title: str = "") -> go.Figure:
+    """Mean nDCG@10 against alpha, with the current alpha marked."""
+    fig = go.Figure(go.Scatter(x=[_r(a) for a in alphas], y=[_r(v) for v in curve], mode="lines+markers", name="nDCG@10"))
+    fig.add_scatter(x=[_r(alpha)], y=[_r(current)], mode="markers", marker={"size": 14, "color": COLORS["loss"]},
+                    name=f"alpha = {alpha:.2f}")
+    fig.update_layout(title=title or "nDCG@10 (all queries) versus alpha", xaxis_title="alpha (dense weight)",
+                      yaxis_title="mean nDCG@10", height=340, showlegend=False)
+    return fig

@@ -29,6 +29,7 @@ from .models import load_splade
 from .validation import check_text, check_texts
 
 ENCODING_VERSION = "splade-max-v1"  # bump when the encoding changes, to invalidate caches
+MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
 
 
 def progress_enabled(progress: bool | None, n_items: int, threshold: int = 64) -> bool:
@@ -46,7 +47,8 @@ class SpladeEncoder:
         query_max_length: token limit for queries.
         doc_max_length: token limit for documents (512 is the BERT limit; longer text is truncated).
         batch_size: texts per forward pass in :meth:`encode_batch`.
-        cache: keep batch encodings on disk (see :mod:`splade_helpers.cache`).
+        cache: keep batch encodings of at least ``MIN_CACHED_BATCH`` texts on disk (see
+            :mod:`splade_helpers.cache`); ``cache=True`` on a call caches any batch.
     """
 
     def __init__(
@@ -168,7 +170,7 @@ class SpladeEncoder:
             key,
             lambda: _csr_to_arrays(self._encode(texts, max_length, window, stride, batch_size, progress)),
             validate=lambda a: tuple(a["shape"]) == (len(texts), self.vocab_size),
-            enabled=self.cache if cache is None else cache,
+            enabled=(self.cache and len(texts) >= MIN_CACHED_BATCH) if cache is None else cache,
         )
         return _arrays_to_csr(arrays)
 

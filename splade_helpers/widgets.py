@@ -63,3 +63,123 @@ def expansion_box(encoder: SpladeEncoder, value: str = "", k: int = 15) -> widge
     box.observe(show, names="value")
     show()
     return widgets.VBox([box, out])
+
+
+def _movement(move: int | None) -> str:
+    if move is None:
+        return "new"
+    return "–" if move == 0 else (f"↑{move}" if move > 0 else f"↓{-move}")
+
+
+def top_list_html(state: dict, titles: dict[str, str] | None = None) -> str:
+    """The top list of :meth:`AlphaLab.state` as an HTML table (rank, movement, gain, document)."""
+    rows = "".join(
+        f"<tr><td>{rank}</td><td>{_movement(move)}</td><td>{gain if gain else ''}</td><td>{html.escape(d)}</td>"
+        f"<td>{html.escape((titles or {}).get(d, ''))[:70]}</td><td>{score:.3f}</td></tr>"
+        for rank, d, score, gain, move in state["top"]
+    )
+    head = "<tr><th>rank</th><th>move</th><th>gain</th><th>doc</th><th>title</th><th>score</th></tr>"
+    caption = (f"query {html.escape(state['query_id'])}: nDCG@10 {state['query_ndcg']:.3f} · all queries "
+               f"{state['mean_ndcg']:.3f} at alpha {state['alpha']:.2f} ({state['method']})")
+    return f"<p>{caption}</p><table class='alpha-top'>{head}{rows}</table>"
+
+
+class AlphaSlider:
+    """Alpha slider + normalisation selector + query picker over an :class:`~splade_helpers.lab.AlphaLab`.
+
+    Moving any control recomputes the fusion for every query (one matrix operation), redraws the
+    nDCG@10-versus-alpha curve with the current alpha marked, and lists the chosen query's top 10
+    with each document's rank movement since the previous position and its relevance gain.
+    ``.state`` and ``.figure`` hold what is shown.
+    """
+
+    def __init__(self, lab, alpha: float = 0.65, method: str = "minmax", query_id: str | None = None,
+                 sparse: str = "bm25+splade") -> None:
+        from .lab import SPARSE_SIDES
+        from .tuning import FUSION_METHODS
+
+        self.lab = lab
+        ds = lab.dataset
+        self.titles = dict(zip(ds.doc_ids, ds.doc_titles)) if ds.doc_titles else {}
+        self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha",
+                                         continuous_update=True, readout_format=".2f")
+        self.method = widgets.Dropdown(options=list(FUSION_METHODS), value=method, description="fusion")
+        self.sparse = widgets.Dropdown(options=list(SPARSE_SIDES), value=sparse, description="sparse side")
+        self.query = widgets.Dropdown(
+            options=[(f"{q}: {' '.join(t.split())[:60]}", q) for q, t in zip(ds.query_ids, ds.query_texts)],
+            value=query_id or ds.query_ids[0], description="query", layout=widgets.Layout(width="90%"))
+        self.plot = widgets.Output()
+        self.table = widgets.HTML()
+        self.state: dict | None = None
+        self.figure = None
+        for control in (self.alpha, self.method, self.sparse, self.query):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.alpha, self.method, self.sparse]), self.query, self.plot, self.table])
+        self.update()
+
+    def update(self, change=None) -> None:
+        """Recompute and redraw for the controls' current values."""
+        from IPython.display import clear_output
+
+        from .plots import alpha_curve_figure
+
+        previous = [d for _, d, *_ in self.state["top"]] if self.state and change and change["owner"] is not self.query else None
+        self.state = self.lab.state(round(self.alpha.value, 2), self.method.value, self.query.value,
+                                    self.sparse.value, previous=previous)
+        curve = self.lab.curve(self.method.value, self.sparse.value)
+        self.figure = alpha_curve_figure(self.lab.alphas, curve, self.state["alpha"], self.state["mean_ndcg"])
+        self.table.value = top_list_html(self.state, self.titles)
+        with self.plot:
+            clear_output(wait=True)
+            self.figure.show()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class Explorer:
+    """An instructor's search box: a typed query through BM25, SPLADE, dense and hybrid, side by side.
+
+    ``.results`` holds the last :func:`~splade_helpers.lab.explore` output; ``.table`` its HTML.
+    """
+
+    def __init__(self, retrievers, dataset=None, alpha: float = 0.65, k: int = 10, query: str = "") -> None:
+        self.retrievers, self.k = retrievers, k
+        self.titles = dict(zip(dataset.doc_ids, dataset.doc_titles)) if dataset is not None and dataset.doc_titles else {}
+        self.gains: dict[str, dict[str, int]] = {}
+        self.text = widgets.Text(value=query, placeholder="Type a query and press Enter", description="query",
+                                 continuous_update=False, layout=widgets.Layout(width="80%"))
+        self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha",
+                                         readout_format=".2f")
+        self.table = widgets.HTML()
+        self.results: dict | None = None
+        self.text.observe(self.update, names="value")
+        self.alpha.observe(self.update, names="value")
+        self.widget = widgets.VBox([self.text, self.alpha, self.table])
+        self.update()
+
+    def update(self, change=None) -> None:
+        from .lab import explore
+
+        if not self.text.value.strip():
+            self.results = None
+            self.table.value = "<p>Type a query to compare BM25, SPLADE, dense and hybrid results.</p>"
+            return
+        self.results = explore(self.text.value, self.retrievers, round(self.alpha.value, 2), self.k)
+        cols = list(self.results)
+        head = "".join(f"<th>{c}</th>" for c in cols)
+        body = ""
+        for i in range(self.k):
+            cells = []
+            for c in cols:
+                hits = self.results[c]
+                if i < len(hits):
+                    d, s = hits[i]
+                    cells.append(f"<td>{html.escape(d)} {html.escape(self.titles.get(d, ''))[:40]} ({s:.2f})</td>")
+                else:
+                    cells.append("<td></td>")
+            body += f"<tr>{''.join(cells)}</tr>"
+        self.table.value = f"<table class='explorer'><tr>{head}</tr>{body}</table>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -49,7 +49,9 @@ def test_build_retrievers_names():
     with pytest.raises(ValueError, match=r"unknown retriever\(s\) \['bm52'\]"):
         build_retrievers(["bm25", "bm52"])
     made = build_retrievers("splade,hybrid")
-    assert list(made) == ["splade", "hybrid"] and made["hybrid"].retrievers[0] is made["splade"]
+    assert list(made) == ["splade", "hybrid"]
+    parts = {r.name: r for r in made["hybrid"].retrievers}
+    assert parts["splade"] is made["splade"] and set(parts) == {"bm25", "splade", "dense"}
 
 
 def test_splade_beats_bm25_on_the_mismatch_queries(mini, splade):

@@ -108,7 +108,9 @@ def test_top_terms_accepts_sparse_and_dense_vectors(splade):
 
 
 def test_batch_encodings_are_cached_on_disk(splade, tmp_cache):
-    texts = ["pressure distribution on a cone", "transition to turbulence"]
+    from splade_helpers.sparse import MIN_CACHED_BATCH
+
+    texts = [f"pressure distribution on a cone at incidence {i}" for i in range(MIN_CACHED_BATCH)]
     first = splade.encode_batch(texts)
     files = list(tmp_cache.rglob("*.npz"))
     assert len(files) == 1
@@ -116,6 +118,10 @@ def test_batch_encodings_are_cached_on_disk(splade, tmp_cache):
     assert (first != second).nnz == 0
     splade.encode_batch(texts, max_length=8)  # other settings, other entry
     assert len(list(tmp_cache.rglob("*.npz"))) == 2
+    splade.encode_batch(texts[:2])  # a small batch (a typed query) is not worth a file
+    assert len(list(tmp_cache.rglob("*.npz"))) == 2
+    splade.encode_batch(texts[:2], cache=True)
+    assert len(list(tmp_cache.rglob("*.npz"))) == 3
 
 
 def test_window_mode_equals_max_over_the_windows_encoded_alone(splade):

@@ -1,0 +1,135 @@
+"""The computations behind the interactive hybrid tools (alpha slider, explorer), without widgets.
+
+Widgets in :mod:`splade_helpers.widgets` only call these methods and display what they return, so
+tests check every number an instructor sees without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .datasets import Dataset
+from .fusion import normalize
+from .retrievers import RECOMMENDED_HYBRID, Retriever
+from .tuning import FUSION_METHODS, fuse, gain_matrix, ndcg_at_k, top_k
+from .validation import check_text
+
+SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}
+
+
+class AlphaLab:
+    """Fusion of dense (weight ``alpha``) with a sparse side (weight ``1 - alpha``), for all queries.
+
+    Args:
+        dataset: gives query ids, document ids and gains.
+        scores: ``{"bm25": Q x D, "splade": Q x D, "dense": Q x D}`` in dataset order.
+        alphas: the grid of the nDCG@10-versus-alpha curve.
+    """
+
+    def __init__(self, dataset: Dataset, scores: Mapping[str, np.ndarray], alphas: Sequence[float] | None = None) -> None:
+        missing = {"bm25", "splade", "dense"} - set(scores)
+        if missing:
+            raise ValueError(f"scores lack {sorted(missing)}; pass bm25, splade and dense score matrices.")
+        shape = (len(dataset.query_ids), len(dataset.doc_ids))
+        for name, m in scores.items():
+            if np.shape(m) != shape:
+                raise ValueError(f"scores[{name!r}] has shape {np.shape(m)}, expected {shape} (queries x documents).")
+        self.dataset = dataset
+        self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in scores.items()}
+        self.gains = gain_matrix(dataset)
+        self.alphas = np.round(np.arange(0, 1.0001, 0.05), 2) if alphas is None else np.asarray(alphas, float)
+        self._normalized: dict[tuple[str, str], np.ndarray] = {}
+        self._curves: dict[tuple[str, str], np.ndarray] = {}
+
+    def _norm(self, name: str, method: str) -> np.ndarray:
+        if (name, method) not in self._normalized:
+            self._normalized[(name, method)] = normalize(self.raw[name], method)
+        return self._normalized[(name, method)]
+
+    def weights(self, alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
+        """Retriever weights for ``alpha`` (dense) and a sparse side sharing ``1 - alpha`` equally."""
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+        if sparse not in SPARSE_SIDES:
+            raise ValueError(f"sparse={sparse!r} is not supported; use one of {list(SPARSE_SIDES)}.")
+        side = SPARSE_SIDES[sparse]
+        return {"dense": float(alpha), **{n: (1.0 - alpha) / len(side) for n in side}}
+
+    def fused(self, alpha: float, method: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = 60.0) -> np.ndarray:
+        """The fused (queries x documents) matrix: one matrix operation for every query."""
+        if method not in FUSION_METHODS:
+            raise ValueError(f"method={method!r} is not supported; use one of {FUSION_METHODS}.")
+        w = self.weights(alpha, sparse)
+        norm = {n: self._norm(n, method) for n in w} if method != "rrf" else {}
+        return fuse(norm, self.raw, w, method, rrf_k)
+
+    def curve(self, method: str = "minmax", sparse: str = "bm25+splade") -> np.ndarray:
+        """Mean nDCG@10 at every alpha of the grid (computed once per method and sparse side)."""
+        key = (method, sparse)
+        if key not in self._curves:
+            self._curves[key] = np.array([ndcg_at_k(self.fused(float(a), method, sparse), self.gains).mean() for a in self.alphas])
+        return self._curves[key]
+
+    def state(
+        self,
+        alpha: float,
+        method: str = "minmax",
+        query_id: str | None = None,
+        sparse: str = "bm25+splade",
+        previous: Sequence[str] | None = None,
+        k: int = 10,
+    ) -> dict:
+        """Everything one slider position shows.
+
+        Returns:
+            ``alpha``, ``method``, ``mean_ndcg`` (all queries at this alpha), ``query_ndcg``,
+            ``top``: rows ``(rank, doc_id, score, gain, movement)`` for ``query_id`` where movement
+            is the change of rank against ``previous`` (the last top list shown; ``None`` = new
+            entry, 0 when there is no previous list).
+        """
+        query_id = self.dataset.query_ids[0] if query_id is None else query_id
+        if query_id not in self.dataset.query_ids:
+            raise ValueError(f"query {query_id!r} is not in {self.dataset.name!r}.")
+        row = self.dataset.query_ids.index(query_id)
+        fused = self.fused(alpha, method, sparse)
+        per_query = ndcg_at_k(fused, self.gains)
+        order = top_k(fused[row : row + 1], k)[0]
+        ids = [self.dataset.doc_ids[i] for i in order]
+        before = {d: r for r, d in enumerate(previous or [], 1)}
+        top = []
+        for rank, (i, d) in enumerate(zip(order, ids), 1):
+            move = 0 if previous is None else (before[d] - rank if d in before else None)
+            top.append((rank, d, float(fused[row, i]), int(self.gains[row, i]), move))
+        return {"alpha": float(alpha), "method": method, "sparse": sparse, "mean_ndcg": float(per_query.mean()),
+                "query_id": query_id, "query_ndcg": float(per_query[row]), "top": top}
+
+
+def explore(
+    query: str,
+    retrievers: Mapping[str, Retriever],
+    alpha: float = RECOMMENDED_HYBRID["weights"]["dense"],
+    k: int = 10,
+) -> dict[str, list[tuple[str, float]]]:
+    """One typed query through BM25, SPLADE, dense and their hybrid (min-max, dense weight ``alpha``).
+
+    Args:
+        retrievers: indexed ``bm25``, ``splade`` and ``dense`` retrievers over the same documents.
+    Returns:
+        ``{"bm25": [...], "splade": [...], "dense": [...], "hybrid": [...]}`` ranked (doc_id, score)
+        lists; an empty query gives four empty lists.
+    """
+    query = check_text(query, "query")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    names = ("bm25", "splade", "dense")
+    if not query.strip():
+        return {n: [] for n in (*names, "hybrid")}
+    scores = {n: retrievers[n].scores([query]) for n in names}
+    out = {n: retrievers[n].rank(scores[n], k)[0] for n in names}
+    w = {"dense": alpha, "bm25": (1 - alpha) / 2, "splade": (1 - alpha) / 2}
+    fused = sum(w[n] * normalize(scores[n], "minmax") for n in names)
+    doc_ids = retrievers["dense"].doc_ids
+    out["hybrid"] = [(doc_ids[i], float(fused[0, i])) for i in top_k(fused, k)[0]]
+    return out

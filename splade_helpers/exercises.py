@@ -108,3 +108,36 @@ def check_prune(fn: Callable[[np.ndarray, np.ndarray, int], tuple]) -> bool:
             return False
     print("Correct: the heaviest terms are kept, ties go to the lower id, and k beyond the length keeps everything.")
     return True
+
+
+def check_minmax(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """Exercise 04: ``fn(scores)`` -> per-query (row) min-max normalised scores, constant rows -> 0."""
+    from .fusion import normalize
+
+    cases = {
+        "two queries on different scales": np.array([[1.0, 3.0, 2.0], [10.0, 30.0, 20.0]]),
+        "negative scores": np.array([[-2.0, 0.0, 2.0]]),
+        "a query whose scores are all equal": np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]),
+    }
+    for name, scores in cases.items():
+        got, error = _call(fn, scores.copy())
+        if error:
+            print(error)
+            return False
+        got = np.asarray(got, dtype=float)
+        expected = normalize(scores, "minmax")
+        if got.shape != expected.shape:
+            print(f"Not yet ({name}): expected shape {expected.shape}, got {got.shape}.")
+            return False
+        if np.isnan(got).any():
+            print(f"Not yet ({name}): NaN appears; a row with max == min must become all zeros, not 0/0.")
+            return False
+        if not np.allclose(got, expected):
+            whole = (scores - scores.min()) / (scores.max() - scores.min()) if scores.max() > scores.min() else None
+            if whole is not None and np.allclose(got, whole):
+                print(f"Not yet ({name}): you normalised over the whole matrix; normalise each query (row) on its own.")
+            else:
+                print(f"Not yet ({name}): expected {expected.round(3).tolist()}, got {got.round(3).tolist()}.")
+            return False
+    print("Correct: each query is scaled to [0, 1] on its own, and constant rows become zeros.")
+    return True

@@ -86,3 +86,15 @@ def test_check_prune(capsys):
     assert exercises.check_prune(right) and "Correct" in capsys.readouterr().out
     assert not exercises.check_prune(lambda i, v, k: (i[:k], v[:k])) and "Not yet" in capsys.readouterr().out
     assert not exercises.check_prune(lambda i, v, k: None) and "pair" in capsys.readouterr().out
+
+
+def test_check_minmax(capsys):
+    def right(s):
+        lo, hi = s.min(axis=1, keepdims=True), s.max(axis=1, keepdims=True)
+        return np.divide(s - lo, hi - lo, out=np.zeros_like(s), where=hi > lo)
+
+    assert exercises.check_minmax(right) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_minmax(lambda s: (s - s.min()) / (s.max() - s.min())) and "whole matrix" in capsys.readouterr().out
+    with np.errstate(all="ignore"):
+        naive = lambda s: (s - s.min(1, keepdims=True)) / (s.max(1, keepdims=True) - s.min(1, keepdims=True))  # noqa: E731
+        assert not exercises.check_minmax(naive) and "NaN" in capsys.readouterr().out

@@ -13,7 +13,7 @@ import numpy as np
 from .datasets import Dataset
 from .fusion import normalize
 from .retrievers import RECOMMENDED_HYBRID, Retriever
-from .tuning import FUSION_METHODS, fuse, gain_matrix, ndcg_at_k, top_k
+from .tuning import FusionTerms, gain_matrix, ndcg_at_k, top_k
 from .validation import check_text
 
 SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}
@@ -40,13 +40,8 @@ class AlphaLab:
         self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in scores.items()}
         self.gains = gain_matrix(dataset)
         self.alphas = np.round(np.arange(0, 1.0001, 0.05), 2) if alphas is None else np.asarray(alphas, float)
-        self._normalized: dict[tuple[str, str], np.ndarray] = {}
+        self.terms = FusionTerms(self.raw)
         self._curves: dict[tuple[str, str], np.ndarray] = {}
-
-    def _norm(self, name: str, method: str) -> np.ndarray:
-        if (name, method) not in self._normalized:
-            self._normalized[(name, method)] = normalize(self.raw[name], method)
-        return self._normalized[(name, method)]
 
     def weights(self, alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
         """Retriever weights for ``alpha`` (dense) and a sparse side sharing ``1 - alpha`` equally."""
@@ -59,11 +54,7 @@ class AlphaLab:
 
     def fused(self, alpha: float, method: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = 60.0) -> np.ndarray:
         """The fused (queries x documents) matrix: one matrix operation for every query."""
-        if method not in FUSION_METHODS:
-            raise ValueError(f"method={method!r} is not supported; use one of {FUSION_METHODS}.")
-        w = self.weights(alpha, sparse)
-        norm = {n: self._norm(n, method) for n in w} if method != "rrf" else {}
-        return fuse(norm, self.raw, w, method, rrf_k)
+        return self.terms.fuse(self.weights(alpha, sparse), method, rrf_k)
 
     def curve(self, method: str = "minmax", sparse: str = "bm25+splade") -> np.ndarray:
         """Mean nDCG@10 at every alpha of the grid (computed once per method and sparse side)."""

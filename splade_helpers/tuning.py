@@ -69,19 +69,36 @@ def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
     return np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)
 
 
-def fuse(
-    normalized: Mapping[str, np.ndarray],
-    raw: Mapping[str, np.ndarray],
-    weights: Mapping[str, float],
-    method: str,
-    rrf_k: float = 60.0,
-) -> np.ndarray:
-    """Weighted fusion of named retrievers: a weighted sum of pre-normalised matrices, or RRF."""
-    names = [n for n, w in weights.items() if w > 0] or list(weights)
-    if method == "rrf":
-        masks = [raw[n] > 0 if n != "dense" else None for n in names]
-        return rrf([raw[n] for n in names], k=rrf_k, weights=[weights[n] for n in names], retrieved=masks)
-    return sum(weights[n] * normalized[n] for n in names)
+class FusionTerms:
+    """Per-retriever matrices that fusion weights multiply, computed once and cached.
+
+    For min-max / z-score / DBSF the term is the normalised score matrix; for RRF it is
+    ``1 / (k + rank)`` (0 for documents a sparse retriever did not return, i.e. scored 0). Both
+    families are then a weighted sum of terms, so a new weight costs one matrix operation.
+    """
+
+    def __init__(self, raw: Mapping[str, np.ndarray]) -> None:
+        self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in raw.items()}
+        self._terms: dict[tuple[str, str, float], np.ndarray] = {}
+
+    def term(self, name: str, method: str, rrf_k: float = 60.0) -> np.ndarray:
+        if method not in FUSION_METHODS:
+            raise ValueError(f"method={method!r} is not supported; use one of {FUSION_METHODS}.")
+        key = (name, method, float(rrf_k) if method == "rrf" else 0.0)
+        if key not in self._terms:
+            m = self.raw[name]
+            if method == "rrf":
+                self._terms[key] = rrf([m], k=rrf_k, retrieved=[None if name == "dense" else m > 0])
+            else:
+                self._terms[key] = normalize(m, method)
+        return self._terms[key]
+
+    def fuse(self, weights: Mapping[str, float], method: str, rrf_k: float = 60.0) -> np.ndarray:
+        """``sum_n weights[n] * term(n)`` over the retrievers with a positive weight."""
+        parts = [(n, w) for n, w in weights.items() if w > 0]
+        if not parts:
+            raise ValueError(f"weights {dict(weights)} has no positive weight.")
+        return sum(w * self.term(n, method, rrf_k) for n, w in parts)
 
 
 @dataclass(frozen=True)
@@ -119,13 +136,10 @@ def evaluate_candidates(
 ) -> list[tuple[Candidate, float]]:
     """Mean nDCG@10 of every candidate over ``rows`` (query indices), best first (stable on ties)."""
     rows = np.arange(gains.shape[0]) if rows is None else np.asarray(rows)
-    sub = {n: m[rows] for n, m in raw.items()}
-    normalized = {(n, method): normalize(m, method) for n, m in sub.items() for method in ("minmax", "zscore", "dbsf")}
+    terms = FusionTerms({n: m[rows] for n, m in raw.items()})
     results = []
     for c in grid:
-        w = dict(c.weights)
-        norm = {n: normalized[(n, c.method)] for n in w} if c.method != "rrf" else {}
-        fused = fuse(norm, sub, w, c.method, c.rrf_k)
+        fused = terms.fuse(dict(c.weights), c.method, c.rrf_k)
         results.append((c, float(ndcg_at_k(fused, gains[rows]).mean())))
     return sorted(results, key=lambda r: -r[1])
 

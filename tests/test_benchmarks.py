@@ -1,0 +1,24 @@
+"""The benchmark scripts run (on tiny inputs); their figures are not asserted: timing is not a test."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_interaction_benchmark_runs_on_the_mini_corpus():
+    out = run("benchmarks/interaction.py", "--dataset", "mini", "--repeat", "2")
+    assert out["benchmark"] == "interaction" and {"slider_minmax_ms", "slider_rrf_ms", "typed_query_ms"} <= set(out)
+
+
+def test_notebook_benchmark_runs_one_notebook():
+    out = run("benchmarks/notebooks.py", "--only", "00")
+    assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_quickstart"]

@@ -1,7 +1,7 @@
 """Compare retrievers on a test collection.
 
     python -m splade_helpers.evaluate --dataset cranfield|mini|PATH_TO_BEIR_FOLDER \\
-        [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache]
+        [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache] [--backend memory|qdrant]
 
 Prints one row per retriever (nDCG@10, R@100, MRR@10 over the judged queries, and the seconds
 spent encoding in this run: near 0 when the encodings come from the on-disk cache).
@@ -22,7 +22,7 @@ from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
 
 
 def compare_retrievers(
-    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True
+    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: str = "memory"
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query, and measure.
 
@@ -30,7 +30,7 @@ def compare_retrievers(
         one dict per retriever: ``retriever``, the metrics, ``encode_s``, ``queries``, and
         ``per_query`` (query id -> metrics). A hybrid reuses its components' score matrices.
     """
-    retrievers = build_retrievers(names)
+    retrievers = build_retrievers(names, backend)
     qids = dataset.judged_query_ids
     texts = [dataset.query(q) for q in qids]
     score_of: dict[str, np.ndarray] = {}
@@ -71,14 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the rows (with per-query metrics) as JSON")
     parser.add_argument("--k", type=int, default=100, help="documents retrieved per query (default 100)")
     parser.add_argument("--no-cache", action="store_true", help="encode from scratch, ignoring the on-disk cache")
+    parser.add_argument("--backend", default="memory", choices=["memory", "qdrant"],
+                        help="search in this process (memory) or in Qdrant ($QDRANT_URL, else local mode)")
     args = parser.parse_args(argv)
     try:
         dataset = load_dataset(args.dataset)
-        rows = compare_retrievers(dataset, args.retrievers.split(","), args.k, cache=not args.no_cache)
+        rows = compare_retrievers(dataset, args.retrievers.split(","), args.k, cache=not args.no_cache, backend=args.backend)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query")
+    print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query, backend {args.backend}")
     print(format_table(rows))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -212,8 +212,16 @@ RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "method": "minmax", "rrf_k": 60.0}
 
 
-def build_retrievers(names: Sequence[str] = RETRIEVERS) -> dict[str, Retriever]:
-    """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components' encoders."""
+def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str = "memory") -> dict[str, Retriever]:
+    """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components.
+
+    Args:
+        backend: ``"memory"`` (numpy / scipy in this process) or ``"qdrant"`` (one Qdrant collection
+            holding all three vectors, from :func:`splade_helpers.qdrant.get_client`; the hybrid
+            fuses Qdrant's scores with the same code).
+    """
+    if backend not in ("memory", "qdrant"):
+        raise ValueError(f"backend={backend!r} is not supported; use 'memory' or 'qdrant'.")
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in RETRIEVERS]
@@ -221,6 +229,11 @@ def build_retrievers(names: Sequence[str] = RETRIEVERS) -> dict[str, Retriever]:
         raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
     made: dict[str, Retriever] = {}
     makers = {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever}
+    if backend == "qdrant":
+        from .qdrant import QdrantRetriever, QdrantStore, get_client
+
+        store = QdrantStore(get_client(), "evaluate")
+        makers = {n: (lambda n=n: QdrantRetriever(store, n)) for n in makers}
     wanted = list(dict.fromkeys(names))
     parts = list(RECOMMENDED_HYBRID["weights"]) if "hybrid" in wanted else []
     for n in [*parts, *wanted]:

@@ -141,3 +141,36 @@ def check_minmax(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
             return False
     print("Correct: each query is scaled to [0, 1] on its own, and constant rows become zeros.")
     return True
+
+
+def check_point_ids(fn: Callable[[str], object]) -> bool:
+    """Exercise 05: ``fn(doc_id)`` -> a Qdrant point id that is stable, unique and valid for string ids."""
+    import uuid
+
+    docs = ["1", "2", "doc-7", "Ünïcode id", "1"]
+    got = []
+    for d in docs:
+        value, error = _call(fn, d)
+        if error:
+            print(error)
+            return False
+        got.append(value)
+    for d, v in zip(docs, got):
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v < 0:
+                print(f"Not yet: {v} for {d!r} is negative; Qdrant integer ids are unsigned.")
+                return False
+            continue
+        try:
+            uuid.UUID(str(v))
+        except ValueError:
+            print(f"Not yet: {v!r} (for {d!r}) is neither an unsigned int nor a UUID; Qdrant refuses other strings.")
+            return False
+    if got[0] != got[4] or got[0] != fn("1"):
+        print("Not yet: the same document id must give the same point id every time (a re-run must update, not duplicate).")
+        return False
+    if len({str(v) for v in got[:4]}) != 4:
+        print("Not yet: different documents got the same point id; one would overwrite the other.")
+        return False
+    print("Correct: stable across calls, distinct per document, and a valid Qdrant id for any string.")
+    return True

@@ -298,8 +298,11 @@ def _hits(points: Sequence[models.ScoredPoint]) -> list[tuple[str, float]]:
 
 
 def search(client: QdrantClient, name: str, using: str, vector, limit: int = 10,
-           query_filter: models.Filter | None = None) -> list[tuple[str, float]]:
-    """One named vector alone: ``(doc_id, score)`` best first. ``vector``: a dense list or a SparseVector."""
+           query_filter: models.Filter | None = None, ids: Mapping[str, str] | None = None) -> list[tuple[str, float]]:
+    """One named vector alone: ``(doc_id, score)`` best first. ``vector``: a dense list or a SparseVector.
+
+    ``ids`` (point id -> doc id) skips fetching payloads, which matters for large ``limit``.
+    """
     if using == DENSE:
         dim = client.get_collection(name).config.params.vectors[DENSE].size
         vector = check_dense(vector, dim, "query vector")
@@ -311,7 +314,10 @@ def search(client: QdrantClient, name: str, using: str, vector, limit: int = 10,
         vector = check_sparse(vector.indices, vector.values, f"{using} query vector")
     else:
         raise ValueError(f"using={using!r} is not a vector of this collection; use 'dense', 'splade' or 'bm25'.")
-    res = client.query_points(name, query=vector, using=using, limit=limit, query_filter=query_filter, with_payload=True)
+    res = client.query_points(name, query=vector, using=using, limit=limit, query_filter=query_filter,
+                              with_payload=ids is None)
+    if ids is not None:
+        return [(ids[str(p.id)], float(p.score)) for p in res.points]
     return _hits(res.points)
 
 
@@ -459,12 +465,13 @@ class QdrantStore:
     def score_matrix(self, using: str, queries: Sequence[str]) -> np.ndarray:
         """Scores of every document for every query, from Qdrant (0 where a document did not match)."""
         column = {d: i for i, d in enumerate(self.doc_ids)}
+        ids = {point_id(d): d for d in self.doc_ids}
         vectors = self.query_vectors(queries)[using]
         out = np.zeros((len(queries), len(self.doc_ids)))
         for row, vector in enumerate(vectors):
             if vector is None:
                 continue  # an empty query matches nothing
-            for d, s in search(self.client, self.name, using, vector, limit=len(self.doc_ids)):
+            for d, s in search(self.client, self.name, using, vector, limit=len(self.doc_ids), ids=ids):
                 out[row, column[d]] = s
         return out
 

@@ -98,3 +98,14 @@ def test_check_minmax(capsys):
     with np.errstate(all="ignore"):
         naive = lambda s: (s - s.min(1, keepdims=True)) / (s.max(1, keepdims=True) - s.min(1, keepdims=True))  # noqa: E731
         assert not exercises.check_minmax(naive) and "NaN" in capsys.readouterr().out
+
+
+def test_check_point_ids(capsys):
+    import uuid
+
+    from splade_helpers.qdrant import point_id
+
+    assert exercises.check_point_ids(point_id) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: d) and "neither an unsigned int nor a UUID" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: str(uuid.uuid4())) and "same point id every time" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: 7) and "different documents" in capsys.readouterr().out

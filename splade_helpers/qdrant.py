@@ -357,7 +357,9 @@ def hybrid_search(
         prefetch.append(models.Prefetch(query=vector, using=using, limit=prefetch_limit, filter=query_filter))
     if not prefetch:
         return []
-    if fusion == "rrf":
+    if fusion == "rrf" and rrf_k == QDRANT_RRF_K and not weights:
+        query = models.FusionQuery(fusion=models.Fusion.RRF)  # Qdrant's default RRF
+    elif fusion == "rrf":
         query = models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=list(weights) if weights else None))
     elif fusion == "dbsf":
         query = models.FusionQuery(fusion=models.Fusion.DBSF)

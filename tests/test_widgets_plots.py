@@ -109,3 +109,15 @@ def test_check_point_ids(capsys):
     assert not exercises.check_point_ids(lambda d: d) and "neither an unsigned int nor a UUID" in capsys.readouterr().out
     assert not exercises.check_point_ids(lambda d: str(uuid.uuid4())) and "same point id every time" in capsys.readouterr().out
     assert not exercises.check_point_ids(lambda d: 7) and "different documents" in capsys.readouterr().out
+
+
+def test_the_other_figures():
+    sp_parts = [("heat", 1.0, 2.0, 2.0), ("flow", 0.5, 1.0, 0.5)]
+    fig = plots.contributions_figure(sp_parts, [("heat", 1.5), ("flow", 0.0)])
+    assert list(fig.data[0].y) == ["flow", "heat"] and list(fig.data[1].y) == ["heat"]  # zero contributions dropped
+    rows = [{"label": "top 8", "nDCG@10": 0.25, "mean_nnz": 8, "index_mb": 0.1}, {"label": "all", "nDCG@10": 0.35, "mean_nnz": 243, "index_mb": 2.7}]
+    assert list(plots.pruning_figure(rows).data[0].text) == ["top 8", "all"]
+    bars = plots.metric_bars([{"retriever": "a", "nDCG@10": 0.1, "R@100": 0.2, "MRR@10": 0.3}])
+    assert bars.data[0].y == (0.1, 0.2, 0.3)
+    curve = plots.alpha_curve_figure([0, 0.5, 1], [0.3, 0.4, 0.35], 0.5, 0.4)
+    assert curve.data[1].x == (0.5,) and curve.data[1].y == (0.4,)

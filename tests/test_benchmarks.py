@@ -22,3 +22,13 @@ def test_interaction_benchmark_runs_on_the_mini_corpus():
 def test_notebook_benchmark_runs_one_notebook():
     out = run("benchmarks/notebooks.py", "--only", "00")
     assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_quickstart"]
+
+
+def test_encoding_benchmark_runs_on_a_few_documents():
+    out = run("benchmarks/encoding.py", "--dataset", "mini", "--docs", "8", "--repeat", "1")
+    assert out["benchmark"] == "encoding" and out["max_abs_diff"] < 1e-5
+
+
+def test_search_benchmark_runs_on_the_mini_corpus():
+    out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--qdrant-queries", "3")
+    assert out["benchmark"] == "search" and out["queries"] == 20

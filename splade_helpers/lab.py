@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .datasets import Dataset
-from .fusion import normalize
+from .fusion import weighted_sum
 from .retrievers import RECOMMENDED_HYBRID, Retriever
 from .tuning import FusionTerms, gain_matrix, ndcg_at_k, top_k
 from .validation import check_text
@@ -120,7 +120,7 @@ def explore(
     scores = {n: retrievers[n].scores([query]) for n in names}
     out = {n: retrievers[n].rank(scores[n], k)[0] for n in names}
     w = {"dense": alpha, "bm25": (1 - alpha) / 2, "splade": (1 - alpha) / 2}
-    fused = sum(w[n] * normalize(scores[n], "minmax") for n in names)
+    fused = weighted_sum([scores[n] for n in names], [w[n] for n in names], "minmax")
     doc_ids = retrievers["dense"].doc_ids
     out["hybrid"] = [(doc_ids[i], float(fused[0, i])) for i in top_k(fused, k)[0]]
     return out

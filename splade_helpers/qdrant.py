@@ -298,13 +298,15 @@ def _hits(points: Sequence[models.ScoredPoint]) -> list[tuple[str, float]]:
 
 
 def search(client: QdrantClient, name: str, using: str, vector, limit: int = 10,
-           query_filter: models.Filter | None = None, ids: Mapping[str, str] | None = None) -> list[tuple[str, float]]:
+           query_filter: models.Filter | None = None, ids: Mapping[str, str] | None = None,
+           dim: int | None = None) -> list[tuple[str, float]]:
     """One named vector alone: ``(doc_id, score)`` best first. ``vector``: a dense list or a SparseVector.
 
-    ``ids`` (point id -> doc id) skips fetching payloads, which matters for large ``limit``.
+    ``ids`` (point id -> doc id) skips fetching payloads, which matters for large ``limit``; ``dim``
+    (the collection's dense size) saves a round trip per query when known.
     """
     if using == DENSE:
-        dim = client.get_collection(name).config.params.vectors[DENSE].size
+        dim = dim or client.get_collection(name).config.params.vectors[DENSE].size
         vector = check_dense(vector, dim, "query vector")
     elif using in (SPLADE, BM25):
         if not isinstance(vector, models.SparseVector):
@@ -456,24 +458,29 @@ class QdrantStore:
         self.doc_ids = doc_ids
         return sent
 
-    def query_vectors(self, queries: Sequence[str]) -> dict[str, list]:
-        """Per query: the dense list, the SPLADE and the BM25 sparse vectors."""
-        dense = self.dense.encode(queries)
-        splade = self.splade.encode_queries(queries)
-        return {DENSE: [dense[i] if dense[i].any() else None for i in range(len(queries))],
-                SPLADE: [csr_query(splade, i) for i in range(len(queries))],
-                BM25: [self.bm25.query(q) for q in queries]}
+    def query_vectors(self, queries: Sequence[str], kinds: Sequence[str] = (DENSE, SPLADE, BM25)) -> dict[str, list]:
+        """Per query, the vectors of each kind asked for: dense arrays (None for an empty query), sparse vectors."""
+        out: dict[str, list] = {}
+        if DENSE in kinds:
+            dense = self.dense.encode(queries)
+            out[DENSE] = [dense[i] if dense[i].any() else None for i in range(len(queries))]
+        if SPLADE in kinds:
+            splade = self.splade.encode_queries(queries)
+            out[SPLADE] = [csr_query(splade, i) for i in range(len(queries))]
+        if BM25 in kinds:
+            out[BM25] = [self.bm25.query(q) for q in queries]
+        return out
 
     def score_matrix(self, using: str, queries: Sequence[str]) -> np.ndarray:
         """Scores of every document for every query, from Qdrant (0 where a document did not match)."""
         column = {d: i for i, d in enumerate(self.doc_ids)}
         ids = {point_id(d): d for d in self.doc_ids}
-        vectors = self.query_vectors(queries)[using]
+        vectors = self.query_vectors(queries, kinds=(using,))[using]
         out = np.zeros((len(queries), len(self.doc_ids)))
         for row, vector in enumerate(vectors):
             if vector is None:
                 continue  # an empty query matches nothing
-            for d, s in search(self.client, self.name, using, vector, limit=len(self.doc_ids), ids=ids):
+            for d, s in search(self.client, self.name, using, vector, limit=len(self.doc_ids), ids=ids, dim=self.dense.dim):
                 out[row, column[d]] = s
         return out
 

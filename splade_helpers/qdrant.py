@@ -517,7 +517,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     it again. Prints one ``upserted N`` line per batch.
     """
     import argparse
-    import sys
     import time
 
     from .datasets import load_dataset

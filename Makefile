@@ -12,6 +12,9 @@ export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PLOTLY_RENDERER ?= plotly_mimetype
 
+# JupyterLab refuses to run as root (containers, CI machines) unless told it may
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: lab test setup clean-cache
@@ -27,7 +30,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 test: $(STAMP)
 	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks $(NBVAL)

@@ -5,6 +5,9 @@ every position, and keeps ``w_j = max_i log(1 + ReLU(logit_ij))`` (max over posi
 attention mask). ``log1p(relu(x))`` is monotone non-decreasing, so taking the max over positions
 first and applying the activation to a (batch x vocab) matrix gives the same vector while
 doing the element-wise work on L times fewer numbers; :meth:`SpladeEncoder.encode_batch` does that.
+It also runs the MLM head's last layer (hidden -> 30,522 logits, the dominant cost) on real tokens
+only, a block of the vocabulary at a time, max-pooling each block at once: the same numbers (the
+same ``addmm``), without padding work or a (tokens x vocabulary) tensor in memory.
 
 Behaviour on edge cases (tested):
 
@@ -29,7 +32,8 @@ from .models import load_splade
 from .validation import check_text, check_texts
 
 ENCODING_VERSION = "splade-max-v1"  # bump when the encoding changes, to invalidate caches
-MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
+MIN_CACHED_BATCH = 16
+HEAD_BLOCK = 2048  # vocabulary entries per block of the MLM head's last matrix product  # smaller batches (a typed query) are cheaper to encode than to look up
 
 
 def progress_enabled(progress: bool | None, n_items: int, threshold: int = 64) -> bool:
@@ -189,6 +193,33 @@ class SpladeEncoder:
             out.append([[cls, *c, sep] for c in chunks])
         return out
 
+    def _pooled_logits(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``max`` over each text's real tokens of its MLM logits: a (texts x vocab) matrix.
+
+        The MLM head's last layer (hidden -> vocabulary) is run on real tokens only (no padding),
+        one block of the vocabulary at a time, and each block is max-pooled per text right away, so
+        the (tokens x vocabulary) logits never exist in full. The numbers are those of the full
+        head: the same ``addmm`` per block.
+        """
+        decoder = self.model.get_output_embeddings()
+        handle = decoder.register_forward_pre_hook(_stop_with_input)  # run the model up to the last layer
+        try:
+            self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(mask))
+            raise RuntimeError("the MLM head's output layer was never called")  # pragma: no cover
+        except _HeadInput as got:
+            hidden = got.args[0]  # (texts, positions, hidden): the head's input
+        finally:
+            handle.remove()
+        tokens = hidden[mask.bool()]  # (real tokens, hidden), texts one after the other
+        bounds = np.concatenate([[0], np.cumsum(mask.sum(dim=1).numpy())])
+        pooled = torch.empty((input_ids.shape[0], self.vocab_size))
+        weight, bias = decoder.weight, decoder.bias
+        for v0 in range(0, self.vocab_size, HEAD_BLOCK):
+            block = torch.addmm(bias[v0 : v0 + HEAD_BLOCK], tokens, weight[v0 : v0 + HEAD_BLOCK].T)
+            for r in range(len(bounds) - 1):
+                pooled[r, v0 : v0 + HEAD_BLOCK] = block[bounds[r] : bounds[r + 1]].amax(dim=0)
+        return pooled
+
     @torch.inference_mode()
     def _encode(
         self, texts: list[str], max_length: int, window: int | None, stride: int | None, batch_size: int, progress: bool | None
@@ -208,9 +239,8 @@ class SpladeEncoder:
             for r, j in enumerate(batch):
                 input_ids[r, : len(flat[j])] = torch.tensor(flat[j])
                 mask[r, : len(flat[j])] = 1
-            logits = self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(mask)).logits
-            logits.masked_fill_(mask.unsqueeze(-1) == 0, float("-inf"))  # padding never wins the max
-            weights = torch.log1p(torch.relu(logits.amax(dim=1))).numpy()  # max first, then activation
+            weights = self._pooled_logits(input_ids, mask)
+            weights = torch.log1p(torch.relu(weights)).numpy()  # max first, then activation
             for r, j in enumerate(batch):
                 nz = np.flatnonzero(weights[r]).astype(np.int32)
                 parts.setdefault(owner[j], []).append((nz, weights[r][nz]))
@@ -228,6 +258,14 @@ class SpladeEncoder:
         indices = np.concatenate([nz for nz, _ in rows]) if rows else np.empty(0, np.int32)
         data = np.concatenate([v for _, v in rows]).astype(np.float32) if rows else np.empty(0, np.float32)
         return sp.csr_matrix((data, indices, indptr), shape=(len(texts), self.vocab_size))
+
+
+class _HeadInput(Exception):
+    """Carries the input of the MLM head's last layer out of the forward pass (it is never computed)."""
+
+
+def _stop_with_input(module: torch.nn.Module, args: tuple) -> None:
+    raise _HeadInput(args[0])
 
 
 def _csr_to_arrays(m: sp.csr_matrix) -> dict[str, np.ndarray]:

@@ -91,6 +91,23 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     return out
 
 
+def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
+    """Column indices of each row's ``k`` best scores, best first, ties to the lower index.
+
+    Same order as a full stable sort of ``-scores``, at a fraction of the cost.
+    """
+    s = np.asarray(scores)
+    k = min(k, s.shape[1])
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(s, part, axis=1)
+    order = np.take_along_axis(part, np.lexsort((part, -vals), axis=-1), axis=1)
+    kth = vals.min(axis=1)
+    ambiguous = (s >= kth[:, None]).sum(axis=1) > k  # ties straddle the cut: resolve exactly
+    for row in np.flatnonzero(ambiguous):
+        order[row] = np.argsort(-s[row], kind="stable")[:k]
+    return order
+
+
 def rrf(
     matrices: Sequence[np.ndarray],
     k: float = 60.0,

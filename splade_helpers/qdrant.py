@@ -25,7 +25,7 @@ import socket
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -269,23 +269,31 @@ def iter_points(doc_ids: Sequence[str], texts: Sequence[str], dense: np.ndarray,
 
 
 def upsert_points(client: QdrantClient, name: str, points: Iterator[models.PointStruct] | Sequence[models.PointStruct],
-                  batch_size: int = 128, total: int | None = None, progress: bool | None = None) -> int:
-    """Upsert in batches (each waits for acknowledgement); returns how many points were sent."""
+                  batch_size: int = 128, total: int | None = None, progress: bool | None = None,
+                  on_batch: Callable[[int], None] | None = None) -> int:
+    """Upsert in batches (each waits for acknowledgement); returns how many points were sent.
+
+    ``on_batch(sent)`` is called after every acknowledged batch with the running total.
+    """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a positive int.")
     sent, batch = 0, []
     bar = tqdm(total=total, desc="upserting", unit="point", disable=not progress_enabled(progress, total or 0, 256))
-    for p in points:
-        batch.append(p)
-        if len(batch) == batch_size:
-            client.upsert(name, points=batch, wait=True)
-            sent += len(batch)
-            bar.update(len(batch))
-            batch = []
-    if batch:
+    def flush() -> None:
+        nonlocal sent, batch
         client.upsert(name, points=batch, wait=True)
         sent += len(batch)
         bar.update(len(batch))
+        batch = []
+        if on_batch is not None:
+            on_batch(sent)
+
+    for p in points:
+        batch.append(p)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
     bar.close()
     return sent
 
@@ -447,14 +455,16 @@ class QdrantStore:
         self.doc_ids: list[str] = []
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str], titles: Sequence[str] | None = None,
-              if_exists: str = "recreate", batch_size: int = 128, progress: bool | None = None) -> int:
-        """Encode and upsert every document; returns the number of points sent."""
+              if_exists: str = "recreate", batch_size: int = 128, progress: bool | None = None,
+              on_batch: Callable[[int], None] | None = None) -> int:
+        """Encode and upsert every document; returns the number of points sent (see :func:`upsert_points`)."""
         doc_ids = check_unique_ids(list(doc_ids), "document ids")
         create_collection(self.client, self.name, self.dense.dim, if_exists=if_exists)
         self.bm25.fit(texts)
         points = iter_points(doc_ids, texts, self.dense.encode(texts), self.splade.encode_documents(texts),
                              self.bm25.documents(texts), titles)
-        sent = upsert_points(self.client, self.name, points, batch_size=batch_size, total=len(doc_ids), progress=progress)
+        sent = upsert_points(self.client, self.name, points, batch_size=batch_size, total=len(doc_ids), progress=progress,
+                             on_batch=on_batch)
         self.doc_ids = doc_ids
         return sent
 
@@ -497,13 +507,9 @@ class QdrantRetriever(Retriever):
         super().__init__()
         self.store, self.name, self.sparse = store, using, using != DENSE
 
-    def _index(self, texts: list[str]) -> None:
-        if self.store.doc_ids != self._pending_ids:
-            self.store.index(self._pending_ids, texts)
-
-    def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> QdrantRetriever:
-        self._pending_ids = list(doc_ids)
-        return super().index(doc_ids, texts)
+    def _index(self, doc_ids: list[str], texts: list[str]) -> None:
+        if self.store.doc_ids != doc_ids:
+            self.store.index(doc_ids, texts)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         self._check_indexed()
@@ -531,24 +537,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ds = load_dataset(args.dataset)
     client = get_client(args.path)
-    store = QdrantStore(client, args.collection)
-    create_collection(client, args.collection, store.dense.dim, if_exists=args.if_exists)
-    store.bm25.fit(ds.doc_texts)
-    points = iter_points(ds.doc_ids, ds.doc_texts, store.dense.encode(ds.doc_texts),
-                         store.splade.encode_documents(ds.doc_texts), store.bm25.documents(ds.doc_texts), ds.doc_titles)
-    sent, batch = 0, []
-    for p in points:
-        batch.append(p)
-        if len(batch) == args.batch_size:
-            client.upsert(args.collection, points=batch, wait=True)
-            sent += len(batch)
-            batch = []
-            print(f"upserted {sent}", flush=True)
-            time.sleep(args.throttle)
-    if batch:
-        client.upsert(args.collection, points=batch, wait=True)
-        sent += len(batch)
+
+    def report(sent: int) -> None:
         print(f"upserted {sent}", flush=True)
+        time.sleep(args.throttle)
+
+    sent = QdrantStore(client, args.collection).index(ds.doc_ids, ds.doc_texts, ds.doc_titles, if_exists=args.if_exists,
+                                                      batch_size=args.batch_size, progress=False, on_batch=report)
     print(f"collection {args.collection!r}: {client.count(args.collection).count} points", flush=True)
     client.close()
     return 0 if sent == len(ds.doc_ids) else 1

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .bm25 import BM25
 from .dense import DenseEncoder
-from .fusion import NORMALIZATIONS, rrf, weighted_sum
+from .fusion import NORMALIZATIONS, rrf, top_k, weighted_sum
 from .sparse import SpladeEncoder
 from .validation import check_texts, check_unique_ids
 
@@ -26,10 +26,10 @@ class Retriever:
 
     name = "retriever"
     sparse = False  # True: only documents with a positive score are retrieved
+    encode_seconds = 0.0  # time spent encoding (documents and queries) so far; += makes it per instance
 
     def __init__(self) -> None:
         self.doc_ids: list[str] = []
-        self.encode_seconds = 0.0  # time spent encoding (documents and queries) so far
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> Retriever:
         """Index documents; ``doc_ids`` must be unique and as many as ``texts``."""
@@ -40,12 +40,12 @@ class Retriever:
         if not texts:
             raise ValueError("cannot index an empty list of documents.")
         start = time.perf_counter()
-        self._index(texts)
+        self._index(doc_ids, texts)
         self.encode_seconds += time.perf_counter() - start
         self.doc_ids = doc_ids
         return self
 
-    def _index(self, texts: list[str]) -> None:
+    def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         raise NotImplementedError
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
@@ -60,9 +60,9 @@ class Retriever:
         """Turn a score matrix into ranked ``(doc_id, score)`` lists (ties: document order)."""
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k={k!r} must be a positive int.")
+        scores = np.asarray(scores)
         out = []
-        for row in np.asarray(scores):
-            order = np.argsort(-row, kind="stable")[:k]
+        for row, order in zip(scores, top_k(scores, k)):
             if self.sparse:
                 order = order[row[order] > 0]
             out.append([(self.doc_ids[i], float(row[i])) for i in order])
@@ -89,7 +89,7 @@ class BM25Retriever(Retriever):
         super().__init__()
         self.bm25 = BM25(**bm25_args)
 
-    def _index(self, texts: list[str]) -> None:
+    def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         self.bm25.index(texts)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
@@ -108,7 +108,7 @@ class SpladeRetriever(Retriever):
         self.encoder = encoder or SpladeEncoder()
         self.doc_matrix: sp.csr_matrix | None = None
 
-    def _index(self, texts: list[str]) -> None:
+    def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         self.doc_matrix = self.encoder.encode_documents(texts)
 
     def query_matrix(self, queries: Sequence[str]) -> sp.csr_matrix:
@@ -132,7 +132,7 @@ class DenseRetriever(Retriever):
         self.encoder = encoder or DenseEncoder()
         self.doc_matrix: np.ndarray | None = None
 
-    def _index(self, texts: list[str]) -> None:
+    def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         self.doc_matrix = self.encoder.encode(texts)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
@@ -179,11 +179,8 @@ class HybridRetriever(Retriever):
 
     @property
     def encode_seconds(self) -> float:  # type: ignore[override]
+        """Derived from the components."""
         return sum(r.encode_seconds for r in self.retrievers)
-
-    @encode_seconds.setter
-    def encode_seconds(self, value: float) -> None:
-        pass  # derived from the components
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> HybridRetriever:
         for r in self.retrievers:

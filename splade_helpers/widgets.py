@@ -75,7 +75,7 @@ def top_list_html(state: dict, titles: dict[str, str] | None = None) -> str:
     """The top list of :meth:`AlphaLab.state` as an HTML table (rank, movement, gain, document)."""
     rows = "".join(
         f"<tr><td>{rank}</td><td>{_movement(move)}</td><td>{gain if gain else ''}</td><td>{html.escape(d)}</td>"
-        f"<td>{html.escape((titles or {}).get(d, ''))[:70]}</td><td>{score:.3f}</td></tr>"
+        f"<td>{html.escape((titles or {}).get(d, '')[:70])}</td><td>{score:.3f}</td></tr>"
         for rank, d, score, gain, move in state["top"]
     )
     head = "<tr><th>rank</th><th>move</th><th>gain</th><th>doc</th><th>title</th><th>score</th></tr>"
@@ -146,7 +146,6 @@ class Explorer:
     def __init__(self, retrievers, dataset=None, alpha: float = 0.65, k: int = 10, query: str = "") -> None:
         self.retrievers, self.k = retrievers, k
         self.titles = dict(zip(dataset.doc_ids, dataset.doc_titles)) if dataset is not None and dataset.doc_titles else {}
-        self.gains: dict[str, dict[str, int]] = {}
         self.text = widgets.Text(value=query, placeholder="Type a query and press Enter", description="query",
                                  continuous_update=False, layout=widgets.Layout(width="80%"))
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha",
@@ -175,7 +174,7 @@ class Explorer:
                 hits = self.results[c]
                 if i < len(hits):
                     d, s = hits[i]
-                    cells.append(f"<td>{html.escape(d)} {html.escape(self.titles.get(d, ''))[:40]} ({s:.2f})</td>")
+                    cells.append(f"<td>{html.escape(d)} {html.escape(self.titles.get(d, '')[:40])} ({s:.2f})</td>")
                 else:
                     cells.append("<td></td>")
             body += f"<tr>{''.join(cells)}</tr>"

@@ -45,3 +45,8 @@ def tmp_cache(tmp_path, monkeypatch):
     """A private, empty encoding cache."""
     monkeypatch.setenv("SPLADE_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests last: by then the notebooks have run under nbval and the encoding cache is warm."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -3,6 +3,7 @@
     python benchmarks/notebooks.py            # warm: the project's encoding cache as it is
     python benchmarks/notebooks.py --cold     # cold: a fresh, empty encoding cache
     python benchmarks/notebooks.py --only 00  # notebooks whose name starts with 00
+    python benchmarks/notebooks.py --slowest 3  # also the three slowest cells of each notebook
 
 Prints a table and, last, one JSON line with the figures. Nothing is written to the notebooks.
 """
@@ -15,6 +16,7 @@ import os
 import platform
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -25,32 +27,46 @@ ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE
        "TOKENIZERS_PARALLELISM": "false", "PLOTLY_RENDERER": "plotly_mimetype"}
 
 
-def run(path: Path) -> float:
+def run(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
+    """Seconds for the whole notebook (kernel start included) and (seconds, index, first line) per code cell."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - start
+    NotebookClient(nb, timeout=1800, kernel_name="python3", record_timing=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        t = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type == "code" and "iopub.execute_input" in t and "shell.execute_reply" in t:
+            took = datetime.fromisoformat(t["shell.execute_reply"]) - datetime.fromisoformat(t["iopub.execute_input"])
+            cells.append((took.total_seconds(), i, cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""))
+    return seconds, cells
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cold", action="store_true", help="start from an empty encoding cache")
     parser.add_argument("--only", default="", help="run notebooks whose name starts with this")
+    parser.add_argument("--slowest", type=int, default=0, metavar="K", help="also print the K slowest cells of each")
     args = parser.parse_args()
     os.environ.update(ENV)
     tmp = tempfile.TemporaryDirectory() if args.cold else None
     if tmp:
         os.environ["SPLADE_CACHE_DIR"] = tmp.name
     paths = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name.startswith(args.only))
-    times = {}
+    times, slowest = {}, {}
     for p in paths:
-        times[p.stem] = run(p)
+        times[p.stem], cells = run(p)
         print(f"{p.stem:<28}{times[p.stem]:8.1f} s", flush=True)
+        slowest[p.stem] = sorted(cells, reverse=True)[: args.slowest]
+        for took, i, line in slowest[p.stem]:
+            print(f"    cell {i:>2} {took:6.1f} s  {line}")
     total = sum(times.values())
     print(f"{'total':<28}{total:8.1f} s  ({'cold' if args.cold else 'warm'} cache, {os.cpu_count()} cores)")
     print(json.dumps({"benchmark": "notebooks", "cache": "cold" if args.cold else "warm", "cores": os.cpu_count(),
                       "machine": platform.machine(), "seconds": {k: round(v, 1) for k, v in times.items()},
-                      "total_s": round(total, 1)}))
+                      "total_s": round(total, 1),
+                      "slowest_cells": {k: [[i, round(t, 1)] for t, i, _ in v] for k, v in slowest.items()}}))
     if tmp:
         tmp.cleanup()
 

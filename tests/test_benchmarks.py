@@ -20,8 +20,9 @@ def test_interaction_benchmark_runs_on_the_mini_corpus():
 
 
 def test_notebook_benchmark_runs_one_notebook():
-    out = run("benchmarks/notebooks.py", "--only", "00")
+    out = run("benchmarks/notebooks.py", "--only", "00", "--slowest", "2")
     assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_quickstart"]
+    assert len(out["slowest_cells"]["00_quickstart"]) == 2
 
 
 def test_encoding_benchmark_runs_on_a_few_documents():

@@ -92,7 +92,8 @@ def test_queries_and_documents_have_their_own_max_length():
     assert enc.encode(text, kind="query")["truncated"] and enc.encode(text, kind="document")["truncated"]
 
 
-@pytest.mark.parametrize("kwargs", [{"query_max_length": 0}, {"doc_max_length": 513}, {"batch_size": 0}])
+@pytest.mark.parametrize("kwargs", [{"query_max_length": 0}, {"doc_max_length": 513}, {"batch_size": 0},
+                                    {"head_dtype": "float16"}])
 def test_bad_settings_are_refused(kwargs):
     from splade_helpers import SpladeEncoder
 
@@ -122,6 +123,22 @@ def test_batch_encodings_are_cached_on_disk(splade, tmp_cache):
     assert len(list(tmp_cache.rglob("*.npz"))) == 2
     splade.encode_batch(texts[:2], cache=True)
     assert len(list(tmp_cache.rglob("*.npz"))) == 3
+
+
+def test_bfloat16_head_is_close_to_float32_and_cached_apart(splade, mini, tmp_cache):
+    from splade_helpers import SpladeEncoder
+
+    fast = SpladeEncoder(head_dtype="bfloat16")
+    assert "bfloat16" in repr(fast) and "head_dtype" not in repr(splade)
+    texts = mini.doc_texts[:20]
+    exact, approx = splade.encode_batch(texts).toarray(), fast.encode_batch(texts).toarray()
+    assert len(list(tmp_cache.rglob("*.npz"))) == 2  # one entry per precision: never served the other's
+    diff = np.abs(exact - approx)
+    assert 0 < diff.max() < 0.1, diff.max()  # really bf16, and close (weights are 0-3)
+    for e, a in zip(exact, approx):
+        top_e, top_a = set(np.argsort(-e)[:10]), set(np.argsort(-a)[:10])
+        assert len(top_e & top_a) >= 8
+    assert splade._head is None  # the float32 path uses the model's own weights
 
 
 def test_window_mode_equals_max_over_the_windows_encoded_alone(splade):

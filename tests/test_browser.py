@@ -91,7 +91,7 @@ class JupyterLabServer:
                    IPYTHONDIR=str(scratch / "ipython"), PLOTLY_RENDERER=os.environ.get("PLOTLY_RENDERER", "plotly_mimetype"))
         self.log_path = scratch / "jupyterlab.log"
         self._log = self.log_path.open("w")
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ip=127.0.0.1", f"--port={self.port}",
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
                f"--LabApp.user_settings_dir={scratch / 'settings'}", f"--LabApp.workspaces_dir={scratch / 'workspaces'}"]
         if os.geteuid() == 0:

@@ -98,7 +98,11 @@ class JupyterLabServer:
             cmd.append("--allow-root")
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=scratch,
                                         start_new_session=True)
-        self._wait_until_up(timeout=120)
+        try:
+            self._wait_until_up(timeout=120)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def _api(self, path: str, method: str = "GET") -> bytes:
         req = urllib.request.Request(f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
@@ -136,7 +140,7 @@ class JupyterLabServer:
         try:
             self._api("/api/shutdown", method="POST")  # shuts the kernels down, then the server
             self.process.wait(timeout=30)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a server that does not answer or exit is killed below
             pass
         killed = []
         if self.process.poll() is None:

@@ -22,10 +22,13 @@ from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
 
 
 def compare_retrievers(
-    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: str = "memory"
+    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: object = "memory"
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query, and measure.
 
+    Args:
+        backend: ``"memory"``, ``"qdrant"`` (a new collection) or a ``QdrantStore`` already holding
+            ``dataset``'s documents (see :func:`~splade_helpers.retrievers.build_retrievers`).
     Returns:
         one dict per retriever: ``retriever``, the metrics, ``encode_s``, ``queries``, and
         ``per_query`` (query id -> metrics). A hybrid reuses its components' score matrices.

@@ -498,18 +498,26 @@ class QdrantStore:
 class QdrantRetriever(Retriever):
     """One named vector of a :class:`QdrantStore` behind the course's Retriever interface.
 
-    Retrievers sharing a store index it once; scores come from Qdrant's own search.
+    Retrievers sharing a store index it once; scores come from Qdrant's own search. With
+    ``reindex=False`` the store must already hold exactly the documents given to :meth:`index`
+    (its collection is searched as it is, never recreated).
     """
 
-    def __init__(self, store: QdrantStore, using: str) -> None:
+    def __init__(self, store: QdrantStore, using: str, reindex: bool = True) -> None:
         if using not in (DENSE, SPLADE, BM25):
             raise ValueError(f"using={using!r} is not a vector of the store; use 'dense', 'splade' or 'bm25'.")
         super().__init__()
-        self.store, self.name, self.sparse = store, using, using != DENSE
+        self.store, self.name, self.sparse, self.reindex = store, using, using != DENSE, reindex
 
     def _index(self, doc_ids: list[str], texts: list[str]) -> None:
-        if self.store.doc_ids != doc_ids:
-            self.store.index(doc_ids, texts)
+        if self.store.doc_ids == doc_ids:
+            return
+        if not self.reindex:
+            raise ValueError(
+                f"collection {self.store.name!r} holds {len(self.store.doc_ids):,} documents indexed by this store, not "
+                f"the {len(doc_ids):,} given; call store.index(doc_ids, texts) first, or use backend='qdrant' for a "
+                "new collection.")
+        self.store.index(doc_ids, texts)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         self._check_indexed()

@@ -209,16 +209,24 @@ RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "method": "minmax", "rrf_k": 60.0}
 
 
-def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str = "memory") -> dict[str, Retriever]:
+def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: object = "memory") -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components.
 
     Args:
-        backend: ``"memory"`` (numpy / scipy in this process) or ``"qdrant"`` (one Qdrant collection
-            holding all three vectors, from :func:`splade_helpers.qdrant.get_client`; the hybrid
-            fuses Qdrant's scores with the same code).
+        backend: ``"memory"`` (numpy / scipy in this process), ``"qdrant"`` (a new Qdrant collection
+            holding all three vectors, from :func:`splade_helpers.qdrant.get_client`), or a
+            :class:`~splade_helpers.qdrant.QdrantStore` already holding the documents (searched as
+            it is, never re-indexed). With Qdrant the hybrid fuses Qdrant's scores with the same code.
     """
-    if backend not in ("memory", "qdrant"):
-        raise ValueError(f"backend={backend!r} is not supported; use 'memory' or 'qdrant'.")
+    store, reindex = None, True
+    if not isinstance(backend, str):
+        from .qdrant import QdrantStore
+
+        if not isinstance(backend, QdrantStore):
+            raise TypeError(f"backend={backend!r} is not supported; use 'memory', 'qdrant' or a QdrantStore.")
+        store, reindex = backend, False
+    elif backend not in ("memory", "qdrant"):
+        raise ValueError(f"backend={backend!r} is not supported; use 'memory', 'qdrant' or a QdrantStore.")
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in RETRIEVERS]
@@ -227,10 +235,13 @@ def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str = "memory")
     made: dict[str, Retriever] = {}
     makers = {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever}
     if backend == "qdrant":
-        from .qdrant import QdrantRetriever, QdrantStore, get_client
+        from .qdrant import QdrantStore, get_client
 
         store = QdrantStore(get_client(), "evaluate")
-        makers = {n: (lambda n=n: QdrantRetriever(store, n)) for n in makers}
+    if store is not None:
+        from .qdrant import QdrantRetriever
+
+        makers = {n: (lambda n=n: QdrantRetriever(store, n, reindex=reindex)) for n in makers}
     wanted = list(dict.fromkeys(names))
     parts = list(RECOMMENDED_HYBRID["weights"]) if "hybrid" in wanted else []
     for n in [*parts, *wanted]:

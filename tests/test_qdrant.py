@@ -131,6 +131,27 @@ def test_fuse_lists_rrf_matches_the_textbook_with_k_minus_one():
     assert [d for d, _ in q.fuse_lists([a, b], "rrf", rrf_k=61)] == ["y", "x", "z"]
 
 
+def test_evaluate_an_existing_store_as_it_is(mini, splade, dense, monkeypatch):
+    from splade_helpers.datasets import Dataset
+
+    store = q.QdrantStore(q.get_client(), "mini", splade=splade, dense=dense)
+    store.index(mini.doc_ids, mini.doc_texts, mini.doc_titles)
+    monkeypatch.setattr(store, "index", lambda *a, **k: pytest.fail("the store was re-indexed"))
+    memory = {r["retriever"]: r for r in compare_retrievers(mini)}
+    through = {r["retriever"]: r for r in compare_retrievers(mini, backend=store)}
+    for name in ("bm25", "splade", "dense", "hybrid"):
+        for metric in ("nDCG@10", "R@100", "MRR@10"):
+            assert through[name][metric] == pytest.approx(memory[name][metric], abs=1e-3), (name, metric)
+    fewer = Dataset("mini-10", mini.doc_ids[:10], mini.doc_texts[:10], mini.query_ids, mini.query_texts, mini.qrels)
+    with pytest.raises(ValueError, match="holds 52 documents indexed by this store, not the 10 given"):
+        compare_retrievers(fewer, backend=store)
+    assert store.client.count("mini").count == 52  # untouched
+    with pytest.raises(TypeError, match="'memory', 'qdrant' or a QdrantStore"):
+        compare_retrievers(mini, backend=object())
+    with pytest.raises(ValueError, match="'memory', 'qdrant' or a QdrantStore"):
+        compare_retrievers(mini, backend="elastic")
+
+
 @pytest.fixture(scope="module")
 def cranfield_store(cranfield, splade, dense):
     store = q.QdrantStore(q.get_client(), "cranfield", splade=splade, dense=dense)

@@ -380,8 +380,9 @@ def test_alpha_slider_and_explorer_in_jupyterlab(page, lab, course):
     # the slider as the notebook shows it: alpha 0.65, query 1
     slider = page.locator(".jp-CodeCell .jp-OutputArea-output", has=page.locator("table.alpha-top"))
     slider.scroll_into_view_if_needed()
+    paragraph = slider.locator("table.alpha-top").locator("xpath=..").locator("p")  # the caption above the table
     before = alpha_lab.state(RECOMMENDED_HYBRID["weights"]["dense"], "minmax", "1")
-    assert slider.locator("table.alpha-top").locator("xpath=..").locator("p").text_content() == caption(before)
+    assert paragraph.text_content() == caption(before)
     assert shown_top_rows(slider) == expected_top_rows(before)
     assert_figure_matches(shown_curve(slider), alpha_lab, before)
     slider.screenshot(path=ARTIFACTS / "04-slider-before.png")
@@ -398,7 +399,6 @@ def test_alpha_slider_and_explorer_in_jupyterlab(page, lab, course):
     assert abs(alpha - 0.30) <= 0.051 and alpha != before["alpha"], f"the slider moved to {readout}"
     # the drag passed through intermediate positions, each redrawn, so movements are checked below
     after = alpha_lab.state(alpha, "minmax", "1")
-    paragraph = slider.locator("table.alpha-top").locator("xpath=..").locator("p")
     assert poll(paragraph.text_content, caption(after)) == caption(after), "the caption did not follow the slider"
     assert [r[:1] + r[2:] for r in shown_top_rows(slider)] == [r[:1] + r[2:] for r in expected_top_rows(after)]
     assert poll(lambda: shown_curve(slider)[1]["x"], [after["alpha"]]) == pytest.approx([after["alpha"]])

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +21,12 @@ from .datasets import Dataset, available_datasets, load_dataset
 from .evaluation import MEASURES, evaluate_run
 from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
 
+if TYPE_CHECKING:
+    from .qdrant import QdrantStore
+
 
 def compare_retrievers(
-    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: object = "memory"
+    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: str | QdrantStore = "memory"
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query, and measure.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,9 @@ from .dense import DenseEncoder
 from .fusion import NORMALIZATIONS, rrf, top_k, weighted_sum
 from .sparse import SpladeEncoder
 from .validation import check_texts, check_unique_ids
+
+if TYPE_CHECKING:
+    from .qdrant import QdrantStore
 
 
 class Retriever:
@@ -209,7 +213,7 @@ RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "method": "minmax", "rrf_k": 60.0}
 
 
-def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: object = "memory") -> dict[str, Retriever]:
+def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str | QdrantStore = "memory") -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components.
 
     Args:

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 
 def compare_retrievers(
-    dataset: Dataset, names: Sequence[str] = RETRIEVERS, k: int = 100, cache: bool = True, backend: str | QdrantStore = "memory"
+    dataset: Dataset,
+    names: Sequence[str] = RETRIEVERS,
+    k: int = 100,
+    cache: bool = True,
+    backend: str | QdrantStore = "memory",
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query, and measure.
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .validation import check_alpha
+
 NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")
 
 
@@ -77,8 +79,7 @@ def weighted_sum(matrices: Sequence[np.ndarray], weights: Sequence[float], norma
 
 def convex(dense: np.ndarray, sparse: np.ndarray, alpha: float, normalization: str = "minmax") -> np.ndarray:
     """``alpha * dense + (1 - alpha) * sparse`` after per-query normalisation (alpha in [0, 1])."""
-    if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    alpha = check_alpha(alpha)
     return weighted_sum([dense, sparse], [alpha, 1.0 - alpha], normalization)
 
 
@@ -156,8 +157,7 @@ def seed_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> f
     Args:
         query_repr, doc_repr: ``{"dense": list[float], "sparse": {"indices": [...], "values": [...]}}``.
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    alpha = check_alpha(alpha)
     q_dense, d_dense = np.asarray(query_repr["dense"], float), np.asarray(doc_repr["dense"], float)
     norms = np.linalg.norm(q_dense) * np.linalg.norm(d_dense)
     dense_sim = float(q_dense @ d_dense / norms) if norms > 0 else 0.0
@@ -179,8 +179,7 @@ def seed_hybrid_matrix(
         sparse: SPLADE dot products (queries x documents).
         query_sums, doc_sums: the sum of each query's / document's SPLADE weights.
     """
-    if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    alpha = check_alpha(alpha)
     d, s = _check_matrix(dense, "dense"), _check_matrix(sparse, "sparse")
     if d.shape != s.shape:
         raise ValueError(f"dense {d.shape} and sparse {s.shape} score matrices must have the same shape.")

@@ -14,9 +14,18 @@ from .datasets import Dataset
 from .fusion import weighted_sum
 from .retrievers import RECOMMENDED_HYBRID, Retriever
 from .tuning import FusionTerms, gain_matrix, ndcg_at_k, top_k
-from .validation import check_text
+from .validation import check_alpha, check_text
 
 SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}
+
+
+def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
+    """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side."""
+    alpha = check_alpha(alpha)
+    if sparse not in SPARSE_SIDES:
+        raise ValueError(f"sparse={sparse!r} is not supported; use one of {list(SPARSE_SIDES)}.")
+    side = SPARSE_SIDES[sparse]
+    return {"dense": alpha, **{n: (1.0 - alpha) / len(side) for n in side}}
 
 
 class AlphaLab:
@@ -44,13 +53,8 @@ class AlphaLab:
         self._curves: dict[tuple[str, str], np.ndarray] = {}
 
     def weights(self, alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
-        """Retriever weights for ``alpha`` (dense) and a sparse side sharing ``1 - alpha`` equally."""
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
-        if sparse not in SPARSE_SIDES:
-            raise ValueError(f"sparse={sparse!r} is not supported; use one of {list(SPARSE_SIDES)}.")
-        side = SPARSE_SIDES[sparse]
-        return {"dense": float(alpha), **{n: (1.0 - alpha) / len(side) for n in side}}
+        """Retriever weights for ``alpha`` (see :func:`alpha_weights`)."""
+        return alpha_weights(alpha, sparse)
 
     def fused(self, alpha: float, method: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = 60.0) -> np.ndarray:
         """The fused (queries x documents) matrix: one matrix operation for every query."""
@@ -112,14 +116,12 @@ def explore(
         lists; an empty query gives four empty lists.
     """
     query = check_text(query, "query")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    w = alpha_weights(alpha)
     names = ("bm25", "splade", "dense")
     if not query.strip():
         return {n: [] for n in (*names, "hybrid")}
     scores = {n: retrievers[n].scores([query]) for n in names}
     out = {n: retrievers[n].rank(scores[n], k)[0] for n in names}
-    w = {"dense": alpha, "bm25": (1 - alpha) / 2, "splade": (1 - alpha) / 2}
     fused = weighted_sum([scores[n] for n in names], [w[n] for n in names], "minmax")
     doc_ids = retrievers["dense"].doc_ids
     out["hybrid"] = [(doc_ids[i], float(fused[0, i])) for i in top_k(fused, k)[0]]

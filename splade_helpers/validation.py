@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 
 
@@ -17,6 +18,13 @@ def check_text(text: object, what: str = "text") -> str:
             f"Convert it first (str(x)) or drop missing values (None) before encoding."
         )
     return text
+
+
+def check_alpha(alpha: object) -> float:
+    """Return the dense weight ``alpha`` as a float; anything but a real number in [0, 1] is a ``ValueError``."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
+    return float(alpha)
 
 
 def check_texts(texts: Iterable[object], what: str = "texts") -> list[str]:

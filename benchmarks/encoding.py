@@ -1,11 +1,11 @@
-"""SPLADE encoding throughput on Cranfield documents: the package vs sentence-transformers vs the seed.
+"""SPLADE encoding throughput on Cranfield documents: the package vs sentence-transformers vs the reference article's code.
 
     python benchmarks/encoding.py [--docs 300] [--repeat 3] [--threads 2] [--quality]
 
 Same model, same thread count, the three encoders interleaved in every round, median of the rounds:
 - package: splade_helpers.SpladeEncoder.encode_batch (length-sorted batches, max before activation);
 - sentence-transformers: SparseEncoder.encode (MLMTransformer + SpladePooling);
-- seed: the seed's SPLADEEncoder.encode, one text at a time;
+- article: the reference article's SPLADEEncoder.encode, one text at a time;
 - package with ``head_dtype="bfloat16"`` (the optional reduced-precision head).
 It also times a plain fp32 (and bf16) matmul of the MLM head's shape ((tokens x hidden) @ (hidden x
 vocab)) and reports effective GFLOPS. ``--quality`` adds Cranfield nDCG@10 of SPLADE with the float32
@@ -30,8 +30,8 @@ import torch  # noqa: E402
 import splade_helpers as sh  # noqa: E402
 
 
-def seed_encode(tokenizer, model, text: str) -> dict:
-    """The seed's SPLADEEncoder.encode, verbatim in substance (one text, max_length 512)."""
+def article_encode(tokenizer, model, text: str) -> dict:
+    """The reference article's SPLADEEncoder.encode, verbatim in substance (one text, max_length 512)."""
     tokens = tokenizer(text, return_tensors="pt", max_length=512, truncation=True)
     with torch.no_grad():
         logits = model(**tokens).logits
@@ -68,11 +68,11 @@ def main() -> None:
     max_diff = float(np.abs(ours - theirs).max())
     bf16_diff = float(np.abs(enc16.encode_batch(texts, cache=False).toarray() - ours).max())
 
-    runs = {"package": [], "sentence-transformers": [], "seed (one at a time)": [], "package, bf16 head": []}
+    runs = {"package": [], "sentence-transformers": [], "article (one at a time)": [], "package, bf16 head": []}
     for _ in range(args.repeat):  # interleaved, so machine noise hits all alike
         runs["package"].append(timed(lambda: enc.encode_batch(texts, cache=False)))
         runs["sentence-transformers"].append(timed(lambda: st.encode(texts, convert_to_tensor=True)))
-        runs["seed (one at a time)"].append(timed(lambda: [seed_encode(enc.tokenizer, enc.model, t) for t in texts]))
+        runs["article (one at a time)"].append(timed(lambda: [article_encode(enc.tokenizer, enc.model, t) for t in texts]))
         runs["package, bf16 head"].append(timed(lambda: enc16.encode_batch(texts, cache=False)))
     med = {k: statistics.median(v) for k, v in runs.items()}
 

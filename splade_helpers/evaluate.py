@@ -1,7 +1,8 @@
 """Compare retrievers on a test collection.
 
     python -m splade_helpers.evaluate --dataset cranfield|mini|PATH_TO_BEIR_FOLDER \\
-        [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache] [--backend memory|qdrant]
+        [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache] \\
+        [--backend memory|qdrant|edge|local|server] [--splade-model NAME_OR_FOLDER]
 
 Prints one row per retriever (nDCG@10, R@100, MRR@10 over the judged queries, and the seconds
 spent encoding in this run: near 0 when the encodings come from the on-disk cache).
@@ -20,49 +21,94 @@ import numpy as np
 from .datasets import Dataset, available_datasets, load_dataset
 from .evaluation import MEASURES, evaluate_run
 from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
+from .validation import check_bool, check_int, check_writable_file
 
 if TYPE_CHECKING:
     from .qdrant import QdrantStore
 
+BACKENDS = ("memory", "qdrant", "edge", "local", "server")
+
+
+def _makers(backend: str | QdrantStore, splade_model: str | None):
+    """Retriever makers for a backend, and the store to close afterwards (``None`` if the caller owns it)."""
+    if isinstance(backend, str):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
+        if backend == "memory":
+            from .retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
+            from .sparse import SpladeEncoder
+
+            splade = (lambda: SpladeRetriever(SpladeEncoder(splade_model))) if splade_model else SpladeRetriever
+            return {"bm25": BM25Retriever, "splade": splade, "dense": DenseRetriever}, None
+        from .qdrant import open_store, qdrant_retrievers
+        from .sparse import SpladeEncoder
+
+        engine = None if backend == "qdrant" else backend
+        store = open_store(None, "evaluate", engine=engine,
+                           splade=SpladeEncoder(splade_model) if splade_model else None)
+        return {n: (lambda r=r: r) for n, r in qdrant_retrievers(store).items()}, store
+    from .qdrant import QdrantStore, qdrant_retrievers
+
+    if not isinstance(backend, QdrantStore):
+        raise TypeError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
+    return {n: (lambda r=r: r) for n, r in qdrant_retrievers(backend, reindex=False).items()}, None
+
 
 def compare_retrievers(
     dataset: Dataset,
-    names: Sequence[str] = RETRIEVERS,
+    names: Sequence[str] | str = RETRIEVERS,
     k: int = 100,
     cache: bool = True,
     backend: str | QdrantStore = "memory",
+    splade_model: str | None = None,
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query, and measure.
 
     Args:
-        backend: ``"memory"``, ``"qdrant"`` (a new collection) or a ``QdrantStore`` already holding
-            ``dataset``'s documents (see :func:`~splade_helpers.retrievers.build_retrievers`).
+        backend: ``"memory"`` (numpy / scipy here), ``"qdrant"`` (a new collection on the default
+            engine: a Qdrant server if ``$QDRANT_URL`` is set, else Qdrant Edge in a temporary
+            folder), ``"edge"``, ``"local"`` (qdrant-client's pure-Python local mode), ``"server"``,
+            or a ``QdrantStore`` already holding ``dataset``'s documents (searched as it is).
+        splade_model: a hub id or folder for SPLADE (default: ``$SPLADE_MODEL`` or the bundled model).
     Returns:
         one dict per retriever: ``retriever``, the metrics, ``encode_s``, ``queries``, and
         ``per_query`` (query id -> metrics). A hybrid reuses its components' score matrices.
     """
-    retrievers = build_retrievers(names, backend)
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a Dataset (from load_dataset), got {type(dataset).__name__}.")
+    k = check_int(k, "k", minimum=1)
+    cache = check_bool(cache, "cache")
     qids = dataset.judged_query_ids
-    texts = [dataset.query(q) for q in qids]
-    score_of: dict[str, np.ndarray] = {}
-    for r in retrievers.values():
-        for part in getattr(r, "retrievers", [r]):
-            if not cache and hasattr(part, "encoder"):
-                part.encoder.cache = False
-    rows = []
-    for name, r in retrievers.items():
-        r.index(dataset.doc_ids, dataset.doc_texts)
-        if isinstance(r, HybridRetriever):
-            for part in r.retrievers:
-                if part.name not in score_of:
-                    score_of[part.name] = part.scores(texts)
-            scores = r.fuse([score_of[p.name] for p in r.retrievers])
-        else:
-            scores = score_of[name] = r.scores(texts)
-        run = dict(zip(qids, r.rank(scores, k)))
-        means, per_query = evaluate_run(run, dataset.qrels, qids)
-        rows.append({"retriever": name, **means, "encode_s": r.encode_seconds, "queries": len(qids), "per_query": per_query})
-    return rows
+    if not qids:
+        raise ValueError(f"{dataset.name!r} has no judged query (no query with a relevant document); "
+                         f"nothing can be measured. Check its qrels.")
+    makers, owned = _makers(backend, splade_model)
+    try:
+        retrievers = build_retrievers(names, makers)
+        texts = [dataset.query(q) for q in qids]
+        score_of: dict[str, np.ndarray] = {}
+        for r in retrievers.values():
+            for part in getattr(r, "retrievers", [r]):
+                if not cache and hasattr(part, "encoder"):
+                    part.encoder.cache = False
+        rows = []
+        for name, r in retrievers.items():
+            r.index(dataset.doc_ids, dataset.doc_texts)
+            if isinstance(r, HybridRetriever):
+                for part in r.retrievers:
+                    if part.name not in score_of:
+                        score_of[part.name] = part.scores(texts)
+                scores = r.fuse([score_of[p.name] for p in r.retrievers])
+            else:
+                scores = score_of[name] = r.scores(texts)
+            run = dict(zip(qids, r.rank(scores, k)))
+            means, per_query = evaluate_run(run, dataset.qrels, qids)
+            rows.append({"retriever": name, **means, "encode_s": r.encode_seconds, "queries": len(qids),
+                         "per_query": per_query})
+        return rows
+    finally:
+        if owned is not None:
+            owned.close()
 
 
 def format_table(rows: list[dict], show_time: bool = True) -> str:
@@ -82,20 +128,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the rows (with per-query metrics) as JSON")
     parser.add_argument("--k", type=int, default=100, help="documents retrieved per query (default 100)")
     parser.add_argument("--no-cache", action="store_true", help="encode from scratch, ignoring the on-disk cache")
-    parser.add_argument("--backend", default="memory", choices=["memory", "qdrant"],
-                        help="search in this process (memory) or in Qdrant ($QDRANT_URL, else local mode)")
+    parser.add_argument("--backend", default="memory", choices=BACKENDS,
+                        help="memory (this process); qdrant (a server if QDRANT_URL is set, else Qdrant Edge); "
+                             "edge; local (qdrant-client's local mode); server")
+    parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
     args = parser.parse_args(argv)
     try:
+        if args.json:
+            check_writable_file(args.json, "--json")  # before the run, not after it
         dataset = load_dataset(args.dataset)
-        rows = compare_retrievers(dataset, args.retrievers.split(","), args.k, cache=not args.no_cache, backend=args.backend)
-    except (ValueError, TypeError) as exc:
+        rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
+                                  splade_model=args.splade_model)
+    except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query, backend {args.backend}")
     print(format_table(rows))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dataset": dataset.name, "k": args.k, "results": rows}, f, indent=1)
+            json.dump({"dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}, f, indent=1)
     return 0
 
 

@@ -143,11 +143,59 @@ def check_minmax(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
     return True
 
 
-def check_point_ids(fn: Callable[[str], object]) -> bool:
-    """Exercise 05: ``fn(doc_id)`` -> a Qdrant point id that is stable, unique and valid for string ids."""
+def _in_a_fresh_process(fn: Callable, args: list) -> tuple[list | None, str | None]:
+    """Run ``fn`` on each of ``args`` in a new Python process with another string-hash seed.
+
+    The function's source is sent with the modules and simple values (str, int, float, UUID) it
+    refers to; anything else it needs must be defined inside it.
+    """
+    import inspect
+    import json
+    import subprocess
+    import sys
+    import textwrap
+    import types
     import uuid
 
-    docs = ["1", "2", "doc-7", "Ünïcode id", "1"]
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None, "its source is not available (define it with def in a cell)"
+    lines = []
+    for name in fn.__code__.co_names:
+        value = fn.__globals__.get(name)
+        if isinstance(value, (dict, list, set)):
+            return None, (f"it keeps ids in the variable {name!r} ({type(value).__name__}); a variable is lost when the "
+                          f"kernel restarts, and new random ids would duplicate every point: derive the id from the "
+                          f"document id alone")
+        if isinstance(value, types.ModuleType):
+            lines.append(f"import {value.__name__} as {name}")
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            lines.append(f"{name} = {value!r}")
+        elif isinstance(value, uuid.UUID):
+            lines.append(f"import uuid as _uuid\n{name} = _uuid.UUID({str(value)!r})")
+    program = "\n".join([*lines, source, "import json, sys, uuid",
+                          f"out = [{fn.__name__}(a) for a in json.loads(sys.argv[1])]",
+                          "print(json.dumps([str(v) if isinstance(v, uuid.UUID) else v for v in out]))"])
+    env = {**__import__("os").environ, "PYTHONHASHSEED": "12345"}
+    proc = subprocess.run([sys.executable, "-c", program, json.dumps(args)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return None, f"it could not run on its own in a fresh Python process ({last}); import or define what it needs inside it"
+    return json.loads(proc.stdout), None
+
+
+def check_point_ids(fn: Callable[[str], object]) -> bool:
+    """Exercise 05: ``fn(doc_id)`` -> a Qdrant point id that is valid, distinct per document and the same in every process.
+
+    Qdrant accepts unsigned 64-bit integers or UUIDs. The id must not depend on the process
+    (Python's ``hash`` of a string changes with every interpreter start: a kernel restart would
+    then duplicate every point) nor on chance (``uuid4``).
+    """
+    import uuid
+
+    docs = ["1", "2", "doc-7", "Ünïcode id", "184"]
     got = []
     for d in docs:
         value, error = _call(fn, d)
@@ -156,21 +204,33 @@ def check_point_ids(fn: Callable[[str], object]) -> bool:
             return False
         got.append(value)
     for d, v in zip(docs, got):
-        if isinstance(v, int) and not isinstance(v, bool):
-            if v < 0:
-                print(f"Not yet: {v} for {d!r} is negative; Qdrant integer ids are unsigned.")
+        if isinstance(v, bool):
+            print(f"Not yet: {v!r} for {d!r} is a bool; Qdrant ids are unsigned integers or UUIDs.")
+            return False
+        if isinstance(v, (int, np.integer)):
+            if not 0 <= int(v) < 2**64:
+                print(f"Not yet: {v} for {d!r} is outside 0 .. 2**64 - 1; Qdrant integer ids are unsigned 64-bit.")
                 return False
             continue
         try:
             uuid.UUID(str(v))
         except ValueError:
-            print(f"Not yet: {v!r} (for {d!r}) is neither an unsigned int nor a UUID; Qdrant refuses other strings.")
+            print(f"Not yet: {v!r} (for {d!r}) is neither an unsigned 64-bit int nor a UUID; Qdrant refuses other ids.")
             return False
-    if got[0] != got[4] or got[0] != fn("1"):
-        print("Not yet: the same document id must give the same point id every time (a re-run must update, not duplicate).")
+    if [str(v) for v in got] != [str(fn(d)) for d in docs]:
+        print("Not yet: calling it twice gave different ids; a re-run must update the same points, not add new ones.")
         return False
-    if len({str(v) for v in got[:4]}) != 4:
+    if len({str(v) for v in got}) != len(docs):
         print("Not yet: different documents got the same point id; one would overwrite the other.")
         return False
-    print("Correct: stable across calls, distinct per document, and a valid Qdrant id for any string.")
+    fresh, error = _in_a_fresh_process(fn, docs)
+    if error:
+        print(f"Not yet: {error}.")
+        return False
+    if fresh != [str(v) if isinstance(v, uuid.UUID) else (int(v) if isinstance(v, np.integer) else v) for v in got]:
+        print("Not yet: a fresh Python process gives other ids (Python's hash() of a string, or a random uuid4, changes "
+              "between processes); after a kernel restart every point would be duplicated. Derive the id from the "
+              "document id alone, e.g. uuid.uuid5(namespace, doc_id).")
+        return False
+    print("Correct: valid Qdrant ids, distinct per document, and the same in a fresh process.")
     return True

@@ -1,11 +1,19 @@
-"""Fusing the scores of several retrievers, vectorised over a (queries x documents) matrix.
+"""Fusing the scores of several retrievers: normalised weighted sums and reciprocal rank fusion.
 
-Two families:
+Two families, vectorised over (queries x documents) score matrices:
 
 * score fusion: normalise each retriever's scores per query, then take a weighted sum
-  (``alpha`` is the dense weight, as in the seed's ``hybrid_score``);
-* rank fusion (RRF): ``sum_r w_r / (k + rank_r(d))`` over the retrievers that ranked ``d``
-  in their top ``depth``; ranks start at 1. The literature's ``k`` is 60; Qdrant's default is 2.
+  (``alpha`` is the dense weight, as in the reference article's ``hybrid_score``);
+* rank fusion (RRF): a document at rank r (counted from 1) in a retriever's list earns
+  ``1 / (k + r / w)`` from it, summed over the retrievers that returned it. With weight w = 1
+  this is the textbook ``1 / (k + r)`` of Cormack et al. (2009), whose k is 60.
+
+**One RRF convention everywhere in this package**: ranks count from 1 and ``k`` is the textbook
+constant. Qdrant counts positions from 0, so its ``Fusion.Rrf(k=q)`` is our ``k = q - 1``:
+Qdrant's default q = 2 is our k = 1, and our k = 60 is Qdrant's 61. Qdrant weighs a list by
+dividing the rank by the weight, as above (another common form multiplies, ``w / (k + r)``;
+the two rank documents differently). :func:`fuse_lists` reproduces Qdrant's list fusion exactly
+(tested against Qdrant Edge and qdrant-client).
 
 A query whose scores are all equal (e.g. an empty query: all zeros) normalises to all zeros,
 so it adds nothing to the fused score; ties are then broken by document order.
@@ -17,17 +25,32 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_alpha
+from .validation import check_alpha, check_choice, check_int, check_number, check_weights
 
 NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")
+RRF_K = 60.0  # Cormack et al. (2009); ranks from 1
+QDRANT_DEFAULT_RRF_K = 1  # Qdrant's default Fusion.Rrf(k=2), positions from 0, in our convention
+
+
+def qdrant_rrf_k(k: float) -> int:
+    """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``k``: ``k + 1``; Qdrant takes whole numbers only."""
+    k = check_number(k, "k", minimum=0.0)
+    if k != int(k):
+        raise ValueError(f"k={k!r}: Qdrant's RRF constant is a whole number; use an integer k (ours = Qdrant's - 1).")
+    return int(k) + 1
 
 
 def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
-    a = np.asarray(scores, dtype=np.float64)
+    try:
+        a = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a numeric (queries x documents) matrix, got {type(scores).__name__}.") from None
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2:
         raise ValueError(f"{what} must be a (queries x documents) matrix, got shape {a.shape}.")
+    if a.shape[1] == 0:
+        raise ValueError(f"{what} has no documents (shape {a.shape}); index some documents first.")
     if not np.isfinite(a).all():
         bad = np.argwhere(~np.isfinite(a))[0]
         raise ValueError(
@@ -46,34 +69,42 @@ def normalize(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
     Returns:
         float64 matrix of the same shape; rows with no spread become all zeros.
     """
+    method = check_choice(method, "normalization", NORMALIZATIONS)
     a = _check_matrix(scores)
     if method == "none":
         return a.copy()
+    # all three are unchanged by scaling a row: rows with huge scores are scaled to |max| = 1 first,
+    # so that hi - lo and the variance cannot overflow (scores of 1e308 would otherwise give NaN)
+    peak = np.abs(a).max(axis=1, keepdims=True)
+    a = a / np.where(peak > 1e150, peak, 1.0)
     if method == "minmax":
         lo, hi = a.min(axis=1, keepdims=True), a.max(axis=1, keepdims=True)
         span = hi - lo
         return np.divide(a - lo, span, out=np.zeros_like(a), where=span > 0)
     mean, std = a.mean(axis=1, keepdims=True), a.std(axis=1, keepdims=True)
-    # a constant row can show a rounding-error std (~1e-17); treat it as no spread
+    # a constant row can show a rounding-error std (~1e-17)
     std = np.where(std <= 1e-12 * np.maximum(np.abs(a).max(axis=1, keepdims=True), 1.0), 0.0, std)
     if method == "zscore":
         return np.divide(a - mean, std, out=np.zeros_like(a), where=std > 0)
-    if method == "dbsf":
-        out = np.divide(a - (mean - 3 * std), 6 * std, out=np.zeros_like(a), where=std > 0)
-        return np.clip(out, 0.0, 1.0)
-    raise ValueError(f"normalization={method!r} is not supported; use one of {NORMALIZATIONS}.")
+    out = np.divide(a - (mean - 3 * std), 6 * std, out=np.zeros_like(a), where=std > 0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _check_matrices(matrices: Sequence[np.ndarray]) -> list[np.ndarray]:
+    if isinstance(matrices, np.ndarray) or not isinstance(matrices, Sequence) or not matrices:
+        raise ValueError("pass a non-empty list of score matrices, one per retriever.")
+    mats = [_check_matrix(m, f"scores[{i}]") for i, m in enumerate(matrices)]
+    if len({m.shape for m in mats}) > 1:
+        raise ValueError(f"score matrices have different shapes {[m.shape for m in mats]}; "
+                         f"they must score the same queries and documents.")
+    return mats
 
 
 def weighted_sum(matrices: Sequence[np.ndarray], weights: Sequence[float], normalization: str = "minmax") -> np.ndarray:
     """``sum_i weights[i] * normalize(matrices[i])``: the convex combination of several retrievers."""
-    if len(matrices) != len(weights) or not matrices:
-        raise ValueError(f"need one weight per score matrix, got {len(matrices)} matrices and {len(weights)} weights.")
-    mats = [_check_matrix(m, f"scores[{i}]") for i, m in enumerate(matrices)]
-    if len({m.shape for m in mats}) > 1:
-        raise ValueError(f"score matrices have different shapes {[m.shape for m in mats]}; they must score the same queries and documents.")
-    for w in weights:
-        if not np.isfinite(w) or w < 0:
-            raise ValueError(f"weight {w!r} must be a finite number >= 0.")
+    mats = _check_matrices(matrices)
+    weights = check_weights(weights, "weights", len(mats))
+    normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
     return sum(w * normalize(m, normalization) for w, m in zip(weights, mats))
 
 
@@ -97,7 +128,10 @@ def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
 
     Same order as a full stable sort of ``-scores``, at a fraction of the cost.
     """
+    k = check_int(k, "k", minimum=1)
     s = np.asarray(scores)
+    if s.ndim != 2 or s.shape[1] == 0:
+        raise ValueError(f"scores must be a (queries x documents) matrix with documents, got shape {s.shape}.")
     k = min(k, s.shape[1])
     part = np.argpartition(-s, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(s, part, axis=1)
@@ -109,49 +143,90 @@ def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
     return order
 
 
+def rrf_term(rank: np.ndarray, k: float = RRF_K, weight: float = 1.0) -> np.ndarray:
+    """One list's RRF contribution ``1 / (k + rank / weight)`` (0 where ``rank`` is 0 = not returned)."""
+    if weight <= 0:
+        return np.zeros(np.shape(rank))
+    r = np.asarray(rank, dtype=np.float64)
+    return np.divide(1.0, k + r / weight, out=np.zeros_like(r), where=r > 0)
+
+
 def rrf(
     matrices: Sequence[np.ndarray],
-    k: float = 60.0,
+    k: float = RRF_K,
     weights: Sequence[float] | None = None,
     depth: int = 1000,
     retrieved: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """(Weighted) reciprocal rank fusion of several score matrices.
+    """(Weighted) reciprocal rank fusion of several score matrices: ``sum_i 1 / (k + rank_i / w_i)``.
 
     Args:
-        k: the RRF constant (60 in Cormack et al. 2009; Qdrant uses 2).
-        weights: one per matrix (default 1 each).
-        depth: only each retriever's top ``depth`` documents contribute.
-        retrieved: optional boolean masks: ``False`` marks documents a retriever did not return
-            (e.g. a BM25 score of 0); they contribute nothing.
+        k: the RRF constant, ranks counted from 1 (60 in Cormack et al.; Qdrant's default is our 1).
+        weights: one per matrix (default 1 each); a weight divides the rank (Qdrant's weighting).
+        depth: only each retriever's top ``depth`` documents contribute (Qdrant's prefetch limit).
+        retrieved: optional boolean masks, one per matrix (``None`` = every document): ``False``
+            marks documents a retriever did not return (e.g. a BM25 score of 0); they contribute nothing.
     """
-    if not matrices:
-        raise ValueError("rrf needs at least one score matrix.")
-    if k < 0 or not np.isfinite(k):
-        raise ValueError(f"k={k!r} must be a finite number >= 0.")
-    weights = [1.0] * len(matrices) if weights is None else list(weights)
-    if len(weights) != len(matrices):
-        raise ValueError(f"need one weight per score matrix, got {len(matrices)} matrices and {len(weights)} weights.")
-    retrieved = [None] * len(matrices) if retrieved is None else list(retrieved)
-    shape = _check_matrix(matrices[0]).shape
-    out = np.zeros(shape)
-    for i, (m, w, mask) in enumerate(zip(matrices, weights, retrieved)):
-        a = _check_matrix(m, f"scores[{i}]")
-        if a.shape != shape:
-            raise ValueError(f"scores[{i}] has shape {a.shape}, expected {shape}.")
+    mats = _check_matrices(matrices)
+    k = check_number(k, "k", minimum=0.0, hint="The textbook value is 60; Qdrant's default is 1 in this convention.")
+    weights = [1.0] * len(mats) if weights is None else check_weights(weights, "weights", len(mats))
+    depth = check_int(depth, "depth", minimum=1, hint="It is how many of each retriever's best documents count.")
+    retrieved = [None] * len(mats) if retrieved is None else list(retrieved)
+    if len(retrieved) != len(mats):
+        raise ValueError(f"retrieved has {len(retrieved)} masks but there are {len(mats)} score matrices; "
+                         f"pass one per matrix (None = every document was returned).")
+    out = np.zeros(mats[0].shape)
+    for i, (a, w, mask) in enumerate(zip(mats, weights, retrieved)):
         r = ranks(a)
         keep = r <= depth
         if mask is not None:
-            keep &= np.asarray(mask, dtype=bool).reshape(shape)
-        out += np.where(keep, w / (k + r), 0.0)
+            mask = np.asarray(mask)
+            if mask.shape != a.shape and mask.size != a.size:
+                raise ValueError(f"retrieved[{i}] has shape {mask.shape}, expected {a.shape}.")
+            keep &= mask.astype(bool).reshape(a.shape)
+        out += rrf_term(np.where(keep, r, 0), k, w)
     return out
 
 
-def seed_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
-    """The seed's ``HybridSPLADESearcher.hybrid_score``, reproduced exactly (kept for comparison).
+def fuse_lists(
+    lists: Sequence[Sequence[tuple[str, float]]],
+    method: str = "rrf",
+    limit: int = 10,
+    k: float = RRF_K,
+    weights: Sequence[float] | None = None,
+) -> list[tuple[str, float]]:
+    """Qdrant's fusion of ranked ``(doc_id, score)`` lists (its prefetch results), computed here.
+
+    RRF: a document at rank r (from 1) of list i gets ``1 / (k + r / w_i)`` (:func:`rrf`'s convention;
+    Qdrant's ``Fusion.Rrf(k=k + 1, weights=w)``). DBSF: each list is scaled by
+    ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5) and
+    summed. Ties keep first-seen order.
+    """
+    method = check_choice(method, "method", ("rrf", "dbsf"))
+    limit = check_int(limit, "limit", minimum=1)
+    k = check_number(k, "k", minimum=0.0)
+    weights = [1.0] * len(lists) if weights is None else check_weights(weights, "weights", len(lists))
+    scores: dict[str, float] = {}
+    for lst, w in zip(lists, weights):
+        if method == "rrf":
+            for r, (d, _) in enumerate(lst, 1):
+                scores[d] = scores.get(d, 0.0) + (1.0 / (k + r / w) if w > 0 else 0.0)
+            continue
+        if not lst:
+            continue
+        vals = np.array([check_number(s, "score") for _, s in lst], dtype=np.float64)
+        std = vals.std(ddof=1) if len(vals) > 1 else 0.0
+        norm = np.full(len(vals), 0.5) if std == 0 else (vals - (vals.mean() - 3 * std)) / (6 * std)
+        for (d, _), v in zip(lst, norm):
+            scores[d] = scores.get(d, 0.0) + float(v)
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:limit]
+
+
+def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
+    """The reference article's ``HybridSPLADESearcher.hybrid_score``, reproduced exactly (kept for comparison).
 
     ``alpha * cosine(dense) + (1 - alpha) * sparse``, where ``sparse = q . d / (sum(q) + sum(d))``
-    when the dot product is positive (the seed's "approximate" normalisation), else 0. The
+    when the dot product is positive (the article's "approximate" normalisation), else 0. The
     divisor makes long documents (large ``sum(d)``) score lower whatever their relevance.
 
     Args:
@@ -169,10 +244,10 @@ def seed_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> f
     return alpha * dense_sim + (1 - alpha) * sparse_sim
 
 
-def seed_hybrid_matrix(
+def article_hybrid_matrix(
     dense: np.ndarray, sparse: np.ndarray, query_sums: np.ndarray, doc_sums: np.ndarray, alpha: float = 0.7
 ) -> np.ndarray:
-    """:func:`seed_hybrid_score` for every (query, document) pair at once.
+    """:func:`article_hybrid_score` for every (query, document) pair at once.
 
     Args:
         dense: cosine similarities (queries x documents).

@@ -129,3 +129,26 @@ def alpha_curve_figure(alphas: Sequence[float], curve: Sequence[float], alpha: f
     fig.update_layout(title=title or "nDCG@10 (all queries) versus alpha", xaxis_title="alpha (dense weight)",
                       yaxis_title="mean nDCG@10", height=340, showlegend=False)
     return fig
+
+
+def scale_figure(results: Sequence[Mapping]) -> go.Figure:
+    """Median query latency against collection size, log-log, from ``benchmarks/qdrant_scale.py`` results.
+
+    One line per (engine, query kind): Qdrant Edge after ``optimize()`` and qdrant-client's local mode.
+    """
+    fig = go.Figure()
+    styles = {"splade": "solid", "hybrid": "dash", "dense": "dot"}
+    colors = {"edge": COLORS["win"], "local": COLORS["loss"]}
+    names = {"edge": "Qdrant Edge", "local": "local mode"}
+    for engine in ("edge", "local"):
+        rows = sorted((r for r in results if r["engine"] == engine), key=lambda r: r["points"])
+        for kind in ("splade", "hybrid", "dense"):
+            lat = [r.get("latency_after_optimize", r["latency"])[kind]["p50_ms"] for r in rows]
+            fig.add_scatter(x=[r["points"] for r in rows], y=[_r(v) for v in lat], mode="lines+markers",
+                            name=f"{names[engine]}, {kind}", line={"color": colors[engine], "dash": styles[kind]},
+                            hovertemplate="%{x:,} points: %{y:.3g} ms<extra>" + f"{names[engine]}, {kind}" + "</extra>")
+    fig.update_layout(title="Median query latency as the collection grows (log-log)", height=420,
+                      xaxis={"title": "points in the collection", "type": "log"},
+                      yaxis={"title": "milliseconds per query (median)", "type": "log"},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig

@@ -8,21 +8,18 @@ documents that share at least one term with the query (score > 0); an empty quer
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from .bm25 import BM25
 from .dense import DenseEncoder
-from .fusion import NORMALIZATIONS, rrf, top_k, weighted_sum
+from .fusion import NORMALIZATIONS, RRF_K, rrf, top_k, weighted_sum
 from .sparse import SpladeEncoder
-from .validation import check_texts, check_unique_ids
-
-if TYPE_CHECKING:
-    from .qdrant import QdrantStore
+from .validation import check_choice, check_int, check_number, check_texts, check_unique_ids, check_weights
 
 
 class Retriever:
@@ -34,10 +31,11 @@ class Retriever:
 
     def __init__(self) -> None:
         self.doc_ids: list[str] = []
+        self.indexed: str = ""  # digest of the documents (ids and texts) indexed, "" = none
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> Retriever:
         """Index documents; ``doc_ids`` must be unique and as many as ``texts``."""
-        doc_ids = check_unique_ids(list(doc_ids), "document ids")
+        doc_ids = check_unique_ids(doc_ids, "document ids")
         texts = check_texts(texts, "documents")
         if len(doc_ids) != len(texts):
             raise ValueError(f"{len(doc_ids)} document ids but {len(texts)} texts; pass one id per text.")
@@ -47,6 +45,7 @@ class Retriever:
         self._index(doc_ids, texts)
         self.encode_seconds += time.perf_counter() - start
         self.doc_ids = doc_ids
+        self.indexed = documents_digest(doc_ids, texts)
         return self
 
     def _index(self, doc_ids: list[str], texts: list[str]) -> None:
@@ -62,9 +61,12 @@ class Retriever:
 
     def rank(self, scores: np.ndarray, k: int = 100) -> list[list[tuple[str, float]]]:
         """Turn a score matrix into ranked ``(doc_id, score)`` lists (ties: document order)."""
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k={k!r} must be a positive int.")
+        k = check_int(k, "k", minimum=1, hint="It is how many documents to return per query.")
+        self._check_indexed()
         scores = np.asarray(scores)
+        if scores.ndim != 2 or scores.shape[1] != len(self.doc_ids):
+            raise ValueError(f"scores have shape {scores.shape}; expected (queries, {len(self.doc_ids)}) for the "
+                             f"{len(self.doc_ids)} indexed documents.")
         out = []
         for row, order in zip(scores, top_k(scores, k)):
             if self.sparse:
@@ -78,6 +80,8 @@ class Retriever:
 
     def run(self, query_ids: Sequence[str], queries: Sequence[str], k: int = 100) -> dict[str, list[tuple[str, float]]]:
         """``search`` keyed by query id: the input of :func:`splade_helpers.evaluation.evaluate_run`."""
+        query_ids = check_unique_ids(query_ids, "query ids")
+        queries = check_texts(queries, "queries")
         if len(query_ids) != len(queries):
             raise ValueError(f"{len(query_ids)} query ids but {len(queries)} queries.")
         return dict(zip(query_ids, self.search(queries, k)))
@@ -164,18 +168,15 @@ class HybridRetriever(Retriever):
         retrievers: Sequence[Retriever],
         weights: Sequence[float] | None = None,
         method: str = "minmax",
-        rrf_k: float = 60.0,
+        rrf_k: float = RRF_K,
     ) -> None:
         super().__init__()
-        if not retrievers:
-            raise ValueError("a hybrid needs at least one retriever.")
-        if method != "rrf" and method not in NORMALIZATIONS:
-            raise ValueError(f"method={method!r} is not supported; use 'rrf' or one of {NORMALIZATIONS}.")
+        if not retrievers or not all(isinstance(r, Retriever) for r in retrievers):
+            raise ValueError("a hybrid needs a non-empty list of retrievers.")
+        self.method = check_choice(method, "method", ("rrf", *NORMALIZATIONS))
         self.retrievers = list(retrievers)
-        self.weights = [1.0] * len(self.retrievers) if weights is None else list(weights)
-        if len(self.weights) != len(self.retrievers):
-            raise ValueError(f"{len(self.retrievers)} retrievers but {len(self.weights)} weights.")
-        self.method, self.rrf_k = method, rrf_k
+        self.weights = [1.0] * len(self.retrievers) if weights is None else check_weights(weights, "weights", len(self.retrievers))
+        self.rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{r.name}={w:g}" for r, w in zip(self.retrievers, self.weights))
@@ -187,10 +188,14 @@ class HybridRetriever(Retriever):
         return sum(r.encode_seconds for r in self.retrievers)
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> HybridRetriever:
+        """Index every component that does not hold these exact documents (ids and texts) yet."""
+        doc_ids = check_unique_ids(doc_ids, "document ids")
+        texts = check_texts(texts, "documents")
+        key = documents_digest(doc_ids, texts)
         for r in self.retrievers:
-            if r.doc_ids != list(doc_ids):
+            if r.indexed != key:
                 r.index(doc_ids, texts)
-        self.doc_ids = list(doc_ids)
+        self.doc_ids, self.indexed = doc_ids, key
         return self
 
     def fuse(self, matrices: Sequence[np.ndarray]) -> np.ndarray:
@@ -213,39 +218,25 @@ RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "method": "minmax", "rrf_k": 60.0}
 
 
-def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str | QdrantStore = "memory") -> dict[str, Retriever]:
+def build_retrievers(
+    names: Sequence[str] | str = RETRIEVERS,
+    makers: Mapping[str, Callable[[], Retriever]] | None = None,
+) -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components.
 
     Args:
-        backend: ``"memory"`` (numpy / scipy in this process), ``"qdrant"`` (a new Qdrant collection
-            holding all three vectors, from :func:`splade_helpers.qdrant.get_client`), or a
-            :class:`~splade_helpers.qdrant.QdrantStore` already holding the documents (searched as
-            it is, never re-indexed). With Qdrant the hybrid fuses Qdrant's scores with the same code.
+        names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).
+        makers: how to make ``bm25`` / ``splade`` / ``dense`` (default: the in-memory retrievers);
+            e.g. ``splade_helpers.qdrant.qdrant_retrievers(store)`` for a Qdrant store.
     """
-    store, reindex = None, True
-    if not isinstance(backend, str):
-        from .qdrant import QdrantStore
-
-        if not isinstance(backend, QdrantStore):
-            raise TypeError(f"backend={backend!r} is not supported; use 'memory', 'qdrant' or a QdrantStore.")
-        store, reindex = backend, False
-    elif backend not in ("memory", "qdrant"):
-        raise ValueError(f"backend={backend!r} is not supported; use 'memory', 'qdrant' or a QdrantStore.")
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(names)
     unknown = [n for n in names if n not in RETRIEVERS]
     if unknown or not names:
         raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
+    makers = dict(makers or {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever})
     made: dict[str, Retriever] = {}
-    makers = {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever}
-    if backend == "qdrant":
-        from .qdrant import QdrantStore, get_client
-
-        store = QdrantStore(get_client(), "evaluate")
-    if store is not None:
-        from .qdrant import QdrantRetriever
-
-        makers = {n: (lambda n=n: QdrantRetriever(store, n, reindex=reindex)) for n in makers}
     wanted = list(dict.fromkeys(names))
     parts = list(RECOMMENDED_HYBRID["weights"]) if "hybrid" in wanted else []
     for n in [*parts, *wanted]:
@@ -259,3 +250,11 @@ def build_retrievers(names: Sequence[str] = RETRIEVERS, backend: str | QdrantSto
             rrf_k=RECOMMENDED_HYBRID["rrf_k"],
         )
     return {n: made[n] for n in wanted}
+
+
+def documents_digest(doc_ids: Sequence[str], texts: Sequence[str]) -> str:
+    """A short hash of documents (ids and texts, in order): equal digests, same index."""
+    h = hashlib.sha256()
+    for d, t in zip(doc_ids, texts):
+        h.update(d.encode("utf-8") + b"\x00" + t.encode("utf-8") + b"\x01")
+    return h.hexdigest()[:16]

@@ -45,7 +45,7 @@ def progress_enabled(progress: bool | None, n_items: int, threshold: int = 64) -
 
 
 class SpladeEncoder:
-    """Encode texts into SPLADE sparse vectors (the seed's ``SPLADEEncoder``, made real).
+    """Encode texts into SPLADE sparse vectors (the reference article's ``SPLADEEncoder``, made real).
 
     Args:
         model: hub id or folder; ``None`` uses ``$SPLADE_MODEL`` or the bundled ``rasyosef/splade-tiny``.

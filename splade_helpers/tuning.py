@@ -14,16 +14,21 @@ import numpy as np
 from scipy import stats
 
 from .datasets import Dataset
-from .fusion import normalize, rrf, top_k  # noqa: F401 - top_k re-exported
+from .fusion import RRF_K, normalize, ranks, rrf_term, top_k  # noqa: F401 - top_k re-exported
+from .validation import check_choice, check_int, check_number
 
 FUSION_METHODS = ("minmax", "zscore", "dbsf", "rrf")
 
 
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
     """A fixed, seeded split of queries into (tune, test), each in the original order."""
-    if not 0.0 < tune_fraction < 1.0:
+    tune_fraction = check_number(tune_fraction, "tune_fraction", above=0.0, maximum=1.0)
+    if tune_fraction >= 1.0:
         raise ValueError(f"tune_fraction={tune_fraction!r} must be strictly between 0 and 1.")
+    seed = check_int(seed, "seed")
     ids = list(query_ids)
+    if len(ids) < 2:
+        raise ValueError(f"need at least 2 queries to split into tuning and test halves, got {len(ids)}.")
     perm = np.random.default_rng(seed).permutation(len(ids))
     n_tune = int(round(len(ids) * tune_fraction))
     tune = set(perm[:n_tune].tolist())
@@ -43,6 +48,8 @@ def gain_matrix(dataset: Dataset, query_ids: Sequence[str] | None = None) -> np.
 
 def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
     """Per-query nDCG@k (linear gains, log2 discount, as trec_eval); 0 for queries with no gain."""
+    k = check_int(k, "k", minimum=1)
+    scores, gains = np.asarray(scores), np.asarray(gains)
     if scores.shape != gains.shape:
         raise ValueError(f"scores {scores.shape} and gains {gains.shape} must have the same shape.")
     order = top_k(scores, k)
@@ -53,35 +60,43 @@ def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 class FusionTerms:
-    """Per-retriever matrices that fusion weights multiply, computed once and cached.
+    """Per-retriever matrices that fusion weights combine, computed once and cached.
 
-    For min-max / z-score / DBSF the term is the normalised score matrix; for RRF it is
-    ``1 / (k + rank)`` (0 for documents a sparse retriever did not return, i.e. scored 0). Both
-    families are then a weighted sum of terms, so a new weight costs one matrix operation.
+    For min-max / z-score / DBSF the term is the normalised score matrix and a fusion is
+    ``sum_n w_n * term_n``; for RRF the cached matrix is each document's rank (0 where a sparse
+    retriever did not return it, i.e. scored 0) and a fusion is ``sum_n 1 / (k + rank_n / w_n)``
+    (:func:`splade_helpers.fusion.rrf`). Either way a new weight costs one pass over the matrices.
     """
 
     def __init__(self, raw: Mapping[str, np.ndarray]) -> None:
         self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in raw.items()}
-        self._terms: dict[tuple[str, str, float], np.ndarray] = {}
+        self._terms: dict[tuple[str, str], np.ndarray] = {}
 
-    def term(self, name: str, method: str, rrf_k: float = 60.0) -> np.ndarray:
-        if method not in FUSION_METHODS:
-            raise ValueError(f"method={method!r} is not supported; use one of {FUSION_METHODS}.")
-        key = (name, method, float(rrf_k) if method == "rrf" else 0.0)
+    def term(self, name: str, method: str) -> np.ndarray:
+        """The normalised scores of ``name`` (``method`` a normalisation) or its ranks (``method="rrf"``)."""
+        method = check_choice(method, "method", FUSION_METHODS)
+        if name not in self.raw:
+            raise ValueError(f"no scores for retriever {name!r}; have {sorted(self.raw)}.")
+        key = (name, method)
         if key not in self._terms:
             m = self.raw[name]
             if method == "rrf":
-                self._terms[key] = rrf([m], k=rrf_k, retrieved=[None if name == "dense" else m > 0])
+                r = ranks(m)
+                self._terms[key] = r if name == "dense" else np.where(m > 0, r, 0)
             else:
                 self._terms[key] = normalize(m, method)
         return self._terms[key]
 
-    def fuse(self, weights: Mapping[str, float], method: str, rrf_k: float = 60.0) -> np.ndarray:
-        """``sum_n weights[n] * term(n)`` over the retrievers with a positive weight."""
-        parts = [(n, w) for n, w in weights.items() if w > 0]
+    def fuse(self, weights: Mapping[str, float], method: str, rrf_k: float = RRF_K) -> np.ndarray:
+        """The fused matrix for these weights, over the retrievers with a positive weight."""
+        parts = [(n, check_number(w, f"weights[{n!r}]", minimum=0.0)) for n, w in weights.items()]
+        parts = [(n, w) for n, w in parts if w > 0]
         if not parts:
             raise ValueError(f"weights {dict(weights)} has no positive weight.")
-        return sum(w * self.term(n, method, rrf_k) for n, w in parts)
+        if method == "rrf":
+            rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
+            return sum(rrf_term(self.term(n, "rrf"), rrf_k, w) for n, w in parts)
+        return sum(w * self.term(n, method) for n, w in parts)
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,12 @@ def candidates(
     alphas: Sequence[float] = tuple(np.round(np.arange(0, 1.0001, 0.05), 2)),
     sparse_sides: Sequence[tuple[str, ...]] = (("splade",), ("bm25",), ("bm25", "splade")),
     methods: Sequence[str] = ("minmax", "zscore", "dbsf"),
-    rrf_ks: Sequence[float] = (2.0, 10.0, 60.0),
+    rrf_ks: Sequence[float] = (1.0, 10.0, 60.0),
 ) -> list[Candidate]:
-    """The grid: alpha = dense weight; the sparse side shares ``1 - alpha`` equally."""
+    """The grid: alpha = dense weight; the sparse side shares ``1 - alpha`` equally.
+
+    RRF constants are textbook ones (ranks from 1): 1 is Qdrant's default (its k = 2), 60 the literature's.
+    """
     out = []
     for side in sparse_sides:
         for a in alphas:

@@ -1,34 +1,138 @@
-"""Input checks shared by every encoder and retriever, with errors that say how to fix them."""
+"""One place for input checks, so every public function refuses bad input the same way.
+
+Each check returns the value in a canonical type or raises a ``TypeError`` (wrong kind of value)
+or ``ValueError`` (right kind, wrong value) whose message names the parameter, the value it got,
+what is allowed and how to fix it. ``bool`` is never accepted as a number, NaN and infinity never
+as a finite number, and numpy scalars are accepted wherever Python numbers are.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None, hint: str = "") -> int:
+    """``value`` as an ``int`` within ``[minimum, maximum]``; floats, bools and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={_shown(value)} must be an int, got {type(value).__name__}.{' ' + hint if hint else ''}")
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            allowed = f">= {minimum}"
+        elif minimum is None:
+            allowed = f"<= {maximum}"
+        else:
+            allowed = f"between {minimum} and {maximum}"
+        raise ValueError(f"{name}={value} must be an int {allowed}.{' ' + hint if hint else ''}")
+    return value
+
+
+def check_optional_int(value: object, name: str, **kwargs) -> int | None:
+    """``None`` or :func:`check_int`."""
+    return None if value is None else check_int(value, name, **kwargs)
+
+
+def check_number(
+    value: object,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    hint: str = "",
+) -> float:
+    """``value`` as a finite ``float`` in ``[minimum, maximum]`` (and ``> above`` if given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={_shown(value)} must be a number, got {type(value).__name__}.{' ' + hint if hint else ''}")
+    value = float(value)
+    bounds = []
+    if above is not None:
+        bounds.append(f"> {above:g}")
+    if minimum is not None:
+        bounds.append(f">= {minimum:g}")
+    if maximum is not None:
+        bounds.append(f"<= {maximum:g}")
+    allowed = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+    if (
+        not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+        or (above is not None and value <= above)
+    ):
+        raise ValueError(f"{name}={value!r} must be {allowed}.{' ' + hint if hint else ''}")
+    return value
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices`` (strings), else a ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={_shown(value)} is not supported; use one of {list(choices)}.")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is a ``bool`` (numpy's included); ``1`` or ``"yes"`` are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}={_shown(value)} must be True or False, got {type(value).__name__}.")
+    return bool(value)
+
+
+def check_alpha(alpha: object, name: str = "alpha") -> float:
+    """The dense weight ``alpha``: a real number in [0, 1] (1 = dense only, 0 = sparse only)."""
+    try:
+        return check_number(alpha, name, minimum=0.0, maximum=1.0)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={_shown(alpha)} must be a number in [0, 1] (1 = dense only, 0 = sparse only).") from None
+
+
+def check_weights(weights: object, name: str = "weights", count: int | None = None) -> list[float]:
+    """A list of finite weights >= 0 with at least one > 0 (and ``count`` of them, if given)."""
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise TypeError(f"{name}={_shown(weights)} must be a list of numbers.")
+    out = [check_number(w, f"{name}[{i}]", minimum=0.0, hint="Weights are finite and >= 0.") for i, w in enumerate(weights)]
+    if count is not None and len(out) != count:
+        raise ValueError(f"{name} has {len(out)} values but {count} are needed (one per retriever or list).")
+    if out and not any(out):
+        raise ValueError(f"{name}={out} are all 0; give at least one retriever a positive weight.")
+    return out
 
 
 def check_text(text: object, what: str = "text") -> str:
-    """Return ``text`` if it is a ``str``; otherwise raise a ``TypeError`` naming what was given.
+    """Return ``text`` if it is a valid Unicode ``str``; otherwise a ``TypeError`` or ``ValueError``.
 
     Empty or whitespace-only strings are allowed: encoders turn them into an empty vector and
-    retrievers give every document the score 0 for them (documented, never an error).
+    retrievers give every document the score 0 for them (documented, never an error). A lone
+    surrogate (``"\\ud800"``, from text decoded with ``errors="surrogateescape"``) is not valid
+    Unicode: no tokenizer can read it, so it is refused with its position.
     """
     if not isinstance(text, str):
         raise TypeError(
-            f"{what} must be a str, got {type(text).__name__} ({text!r:.60}). "
+            f"{what} must be a str, got {type(text).__name__} ({_shown(text)}). "
             f"Convert it first (str(x)) or drop missing values (None) before encoding."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} contains {text[exc.start]!r} at character {exc.start}, a lone surrogate that is not valid "
+            f"Unicode; decode the input with errors='replace' (or text.encode('utf-8', 'replace').decode()) first."
+        ) from None
     return text
 
 
-def check_alpha(alpha: object) -> float:
-    """Return the dense weight ``alpha`` as a float; anything but a real number in [0, 1] is a ``ValueError``."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] (1 = dense only, 0 = sparse only).")
-    return float(alpha)
-
-
-def check_texts(texts: Iterable[object], what: str = "texts") -> list[str]:
-    """Return ``texts`` as a list of ``str``; a bare string or any non-string item is a ``TypeError``."""
+def check_texts(texts: object, what: str = "texts") -> list[str]:
+    """Return ``texts`` as a list of valid ``str``; a bare string or any non-string item is a ``TypeError``."""
     if isinstance(texts, (str, bytes)):
         raise TypeError(
             f"{what} must be a list of strings, got a single {type(texts).__name__}; "
@@ -42,16 +146,42 @@ def check_texts(texts: Iterable[object], what: str = "texts") -> list[str]:
     return out
 
 
-def check_unique_ids(ids: Sequence[str], what: str = "document ids") -> list[str]:
-    """Refuse duplicate or non-string ids, naming the first duplicate and both positions."""
+def check_unique_ids(ids: Iterable[object], what: str = "document ids") -> list[str]:
+    """Refuse non-string, empty or duplicate ids, naming the first offender and its position(s)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise TypeError(f"{what} must be a list of strings, got {type(ids).__name__}.")
     seen: dict[str, int] = {}
-    for i, x in enumerate(ids):
+    out = list(ids)
+    one = what[:-1] if what.endswith("s") else what
+    for i, x in enumerate(out):
         if not isinstance(x, str):
-            raise TypeError(f"{what}[{i}] must be a str, got {type(x).__name__} ({x!r}).")
+            raise TypeError(f"{what}[{i}] must be a str, got {type(x).__name__} ({_shown(x)}).")
+        if not x:
+            raise ValueError(f"{what}[{i}] is an empty string; every {one} needs a name.")
         if x in seen:
             raise ValueError(
-                f"duplicate {what[:-1] if what.endswith('s') else what} {x!r} at positions "
-                f"{seen[x]} and {i}; ids must be unique (rename or drop one of them)."
+                f"duplicate {one} {x!r} at positions {seen[x]} and {i}; ids must be unique (rename or drop one of them)."
             )
         seen[x] = i
-    return list(ids)
+    return out
+
+
+def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
+    """``a`` and ``b`` pair up one to one."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} {name_a} but {len(b)} {name_b}; pass one of each per item.")
+
+
+def check_writable_file(path: object, name: str = "path") -> Path:
+    """A file path we can write now (its folder exists and is writable), checked before long work."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise TypeError(f"{name}={_shown(path)} must be a file path (str).")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise ValueError(f"{name}={str(p)!r} is a folder; give a file name inside it, e.g. {str(p / 'results.json')!r}.")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
+    if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied); choose another location.")
+    return p

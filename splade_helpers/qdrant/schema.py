@@ -1,0 +1,227 @@
+"""The course's collection layout, point ids, and the checks every point passes before any engine sees it.
+
+Every document is one point with three named vectors and a payload:
+
+* ``dense``: the dense model's embedding, cosine distance;
+* ``splade``: the SPLADE vector (vocabulary ids -> weights), dot product;
+* ``bm25``: BM25 as sparse vectors (:class:`~splade_helpers.bm25.BM25Vectors`): the saturated,
+  length-normalised term frequency per hashed term, with the engine's IDF modifier applied at
+  query time;
+* payload: ``doc_id``, ``title``, ``text``, ``splade_sum`` (for the reference article's formula)
+  and any extra fields.
+
+Point ids are UUID5 hashes of the document ids, so loading the same documents again updates the
+same points. The layout (vector sizes, distances, the IDF modifier, the models that made the
+vectors) is checked when a store is reused, for both engines.
+
+Validation happens here because engines react badly to bad input: qdrant-client's local mode
+stores ``inf`` and ranks NaN first, a wrong dimension is a raw numpy error, and Qdrant refuses
+duplicate sparse indices, non-UUID string ids and numpy scalars in payloads with messages a
+learner cannot act on.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..validation import check_unique_ids
+
+DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR = "dense", "splade", "bm25"
+VECTOR_NAMES = (DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR)
+SPARSE_VECTORS = (SPLADE_VECTOR, BM25_VECTOR)
+LAYOUT_VERSION = 1
+# fixed namespace: the same document id gives the same point id on every machine and every run
+POINT_NAMESPACE = uuid.UUID("6f1c3a52-8d3e-5b7a-9c41-2e5d7f0a9b13")
+
+
+def point_id(doc_id: str) -> str:
+    """The point id of a document: a UUID5 of its id, so a re-upsert updates instead of duplicating."""
+    if not isinstance(doc_id, str) or not doc_id:
+        raise TypeError(f"document id must be a non-empty str, got {doc_id!r}.")
+    return str(uuid.uuid5(POINT_NAMESPACE, doc_id))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a collection must look like to be searched with the course's encoders.
+
+    ``splade_model`` / ``dense_model`` are the encoders' names and fingerprints: vectors made by
+    another model have other ids or another geometry, so mixing them gives silently wrong scores.
+    """
+
+    dense_dim: int
+    splade_model: str = ""
+    dense_model: str = ""
+    bm25: Mapping[str, float] = field(default_factory=dict)
+
+    def metadata(self) -> dict:
+        """The layout as plain JSON, stored with the collection."""
+        return {"splade_helpers_layout": LAYOUT_VERSION, "dense_dim": self.dense_dim, "splade_model": self.splade_model,
+                "dense_model": self.dense_model, "bm25": dict(self.bm25)}
+
+    def differences(self, stored: Mapping | None) -> list[str]:
+        """What differs between this layout and a stored one (empty: compatible)."""
+        if not stored or stored.get("splade_helpers_layout") is None:
+            return ["it was not made by splade_helpers (no layout record)"]
+        out = []
+        for key, mine in self.metadata().items():
+            theirs = stored.get(key)
+            if key == "bm25":  # k1 and b decide the document vectors; avg_len is refitted on every load
+                mine = {k: v for k, v in dict(mine).items() if k != "avg_len"}
+                theirs = {k: v for k, v in dict(theirs or {}).items() if k != "avg_len"}
+            if mine != theirs:
+                out.append(f"{key} is {theirs!r}, not {mine!r}")
+        return out
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    """An engine-neutral sparse vector, valid by construction: ascending unique 32-bit ids, finite weights.
+
+    Built from any ``indices`` / ``values`` (lists or arrays, in any order); a repeated id, a negative
+    or non-integer id, NaN or infinity is a ``ValueError`` naming the problem.
+    """
+
+    indices: list[int]
+    values: list[float]
+
+    def __post_init__(self) -> None:
+        idx, val = _checked_sparse(self.indices, self.values, "sparse vector")
+        object.__setattr__(self, "indices", idx)
+        object.__setattr__(self, "values", val)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """One validated point, engine-neutral; ``vectors`` omits a dense vector for an empty document."""
+
+    id: str
+    vectors: dict[str, list[float] | SparseVec]
+    payload: dict
+
+
+def plain(value: object, where: str = "payload") -> object:
+    """Turn a payload into plain JSON types (numpy scalars and arrays included), or say what is wrong."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value}; JSON payloads cannot hold NaN or infinity.")
+        return value
+    if isinstance(value, np.generic):
+        return plain(value.item(), where)
+    if isinstance(value, np.ndarray):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value.tolist())]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{where} has a {type(value).__name__}, which Qdrant cannot store; convert it to str, "
+                    f"a number, a list or a dict first.")
+
+
+def check_dense(vector: object, dim: int, where: str = "dense vector", allow_zero: bool = False) -> list[float] | None:
+    """A finite float list of length ``dim``; an all-zero vector is an error, or ``None`` if allowed."""
+    try:
+        a = np.asarray(vector, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must be a list of {dim} numbers, got {type(vector).__name__}.") from None
+    if a.shape[0] != dim:
+        raise ValueError(f"{where} has {a.shape[0]} dimensions; the collection's 'dense' vectors have {dim}. "
+                         f"Encode with the same model the collection was built with.")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{where} contains {a[~np.isfinite(a)][0]}; vectors must be finite (local mode would "
+                         f"store it and rank NaN first).")
+    if not a.any():
+        if allow_zero:
+            return None
+        raise ValueError(f"{where} is all zeros; cosine similarity is undefined for it (empty text?).")
+    return a.tolist()
+
+
+def check_sparse(indices: object, values: object, where: str = "sparse vector") -> SparseVec:
+    """A :class:`SparseVec` from indices and values, with errors that say which vector is wrong."""
+    try:
+        return SparseVec(indices, values)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc).replace("sparse vector", where, 1)) from None
+
+
+def _checked_sparse(indices: object, values: object, where: str) -> tuple[list[int], list[float]]:
+    try:
+        idx = np.asarray(indices, dtype=np.float64).ravel()
+        val = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must have numeric indices and values.") from None
+    if idx.shape != val.shape:
+        raise ValueError(f"{where} has {idx.size} indices but {val.size} values.")
+    if idx.size and (not np.isfinite(idx).all() or (idx != np.round(idx)).any()):
+        raise ValueError(f"{where} has a non-integer index; indices are term ids (whole numbers).")
+    if idx.size and (idx.min() < 0 or idx.max() >= 2**32):
+        raise ValueError(f"{where} has index {int(idx.min() if idx.min() < 0 else idx.max())}; indices must be in [0, 2**32).")
+    if not np.isfinite(val).all():
+        raise ValueError(f"{where} contains {val[~np.isfinite(val)][0]}; weights must be finite.")
+    ids = idx.astype(np.int64)
+    if idx.size > 1 and not (np.diff(ids) > 0).all():
+        order = np.argsort(ids, kind="stable")
+        ids, val = ids[order], val[order]
+        repeated = ids[1:][np.diff(ids) == 0]
+        if repeated.size:
+            raise ValueError(f"{where} repeats index {int(repeated[0])}; each term may appear once (sum the weights first).")
+    return ids.tolist(), val.tolist()
+
+
+def csr_row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``i`` of a CSR matrix as (indices, values)."""
+    lo, hi = m.indptr[i], m.indptr[i + 1]
+    return m.indices[lo:hi], m.data[lo:hi]
+
+
+def iter_points(
+    doc_ids: Sequence[str],
+    texts: Sequence[str],
+    dense: np.ndarray,
+    splade: sp.csr_matrix,
+    bm25: Sequence[tuple[np.ndarray, np.ndarray]],
+    titles: Sequence[str] | None = None,
+    extra: Sequence[Mapping] | None = None,
+) -> Iterator[StoredPoint]:
+    """Validated points, one per document (payload: doc_id, title, text, splade_sum, and ``extra``).
+
+    A document whose text is empty gets no dense vector and empty sparse vectors: its point exists
+    with its payload, counts as a document for BM25's IDF (as in bm25s), and never matches.
+    """
+    doc_ids = check_unique_ids(doc_ids, "document ids")
+    n = len(doc_ids)
+    splade = sp.csr_matrix(splade)
+    sizes = {"texts": len(texts), "dense": len(dense), "splade rows": splade.shape[0], "bm25 vectors": len(bm25)}
+    if titles:
+        sizes["titles"] = len(titles)
+    if extra is not None:
+        sizes["extra payloads"] = len(extra)
+    for what, size in sizes.items():
+        if size != n:
+            raise ValueError(f"{n} document ids but {size} {what}; pass one of each per document.")
+    dim = int(np.shape(dense)[1])
+    for i, d in enumerate(doc_ids):
+        idx, val = csr_row(splade, i)
+        payload = {"doc_id": d, "title": (titles[i] if titles else ""), "text": texts[i], "splade_sum": float(val.sum())}
+        if extra is not None:
+            clash = {"doc_id", "splade_sum"} & set(extra[i])
+            if clash:
+                raise ValueError(f"extra payload of document {d!r} sets {sorted(clash)}, which the store computes itself.")
+            payload.update(extra[i])
+        vectors = {DENSE_VECTOR: check_dense(dense[i], dim, f"dense vector of document {d!r}", allow_zero=True),
+                   SPLADE_VECTOR: check_sparse(idx, val, f"splade vector of document {d!r}"),
+                   BM25_VECTOR: check_sparse(*bm25[i], where=f"bm25 vector of document {d!r}")}
+        vectors = {k: v for k, v in vectors.items() if v is not None}
+        yield StoredPoint(point_id(d), vectors, plain(payload, f"payload of document {d!r}"))

@@ -99,14 +99,31 @@ def cached_arrays(
         return compute()
     path = cache_dir() / namespace / f"{key}.npz"
     try:
-        arrays = load_arrays(path)
+        arrays = load_arrays(path) if not path.parent.is_file() else None
         if arrays is not None and not validate(arrays):
             raise ValueError(f"cache file {path} does not match the request (wrong shape)")
     except ValueError as exc:
         warnings.warn(f"{exc}; recomputing it.", RuntimeWarning, stacklevel=2)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only cache: the damaged file stays, and is never returned
         arrays = None
     if arrays is None:
         arrays = compute()
-        save_arrays(path, arrays)
+        try:
+            save_arrays(path, arrays)
+        except OSError as exc:  # disk full, read-only folder, a file where a folder should be: keep the result
+            _warn_once(str(path.parent), f"cannot write the encoding cache in {path.parent} ({type(exc).__name__}: "
+                       f"{exc}); results are computed but not cached. Free space, fix the folder's permissions, or set "
+                       f"SPLADE_CACHE_DIR to a writable folder.")
     return arrays
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)

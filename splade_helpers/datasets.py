@@ -11,11 +11,13 @@ ir_datasets renumbers the queries in file order, which is what we use (tested).
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import json
 import logging
 import os
 import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +30,15 @@ MINI = "mini"
 CRANFIELD = "cranfield"
 # files of the Cranfield tarball -> names ir_datasets caches them under
 _CRANFIELD_FILES = {"cran.all.1400": "docs.txt", "cran.qry": "queries.txt", "cranqrel": "qrels.txt"}
+# SHA-256 of the official files (cran.tar.gz, http://ir.dcs.gla.ac.uk/resources/test_collections/cran/,
+# whose MD5 ir_datasets checks when it downloads it)
+_CRANFIELD_SHA256 = {
+    "cran.all.1400": "fbb8935a93263ab6c9fadefb507fd7cd5e101e7fbeb31c12e6bff6dd501315e8",
+    "cran.qry": "99578ceb88941ef89c14faf7c63c23776a376d8fba319b990f01d0c601d8b03f",
+    "cranqrel": "a90f56082cd44db70bf2c21ebca39a1a34e37c82ccb5ddf1bcc64f18795234c7",
+}
+CRANFIELD_SIZES = {"documents": 1400, "queries": 225, "judgments": 1837}
+_CRANFIELD_SOURCE = "cran.tar.gz from http://ir.dcs.gla.ac.uk/resources/test_collections/cran/"
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,8 @@ def load_dataset(name_or_path: str | os.PathLike) -> Dataset:
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"dataset must be a name or a folder path, got {type(name_or_path).__name__}.")
     name = os.fspath(name_or_path)
+    if not name.strip():
+        raise ValueError(f"dataset={name!r} is empty; use one of {available_datasets()} or a BEIR folder's path.")
     if name == CRANFIELD:
         return load_cranfield()
     if name == MINI:
@@ -120,26 +133,54 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cranfield_home() -> Path:
+    import ir_datasets
+
+    return Path(ir_datasets.util.home_path()) / CRANFIELD
+
+
 def _seed_cranfield_cache() -> None:
-    """Copy the raw Cranfield files from ``$CRANFIELD_DIR`` into ir_datasets' cache (no network)."""
+    """Copy the raw Cranfield files from ``$CRANFIELD_DIR`` into ir_datasets' cache (no network).
+
+    Each file must be the official one (its SHA-256); a cached copy that differs from it (an earlier
+    damaged copy, say) is replaced. Copies are atomic: a crash never leaves half a file behind.
+    """
     source = os.environ.get("CRANFIELD_DIR")
     if not source:
         return
-    import ir_datasets
-
     src = Path(source).expanduser()
     missing = [f for f in _CRANFIELD_FILES if not (src / f).is_file()]
     if missing:
         raise ValueError(f"CRANFIELD_DIR={source!r} lacks {missing}; it must hold {sorted(_CRANFIELD_FILES)}.")
-    target = Path(ir_datasets.util.home_path()) / CRANFIELD
+    for raw in _CRANFIELD_FILES:
+        if _sha256(src / raw) != _CRANFIELD_SHA256[raw]:
+            raise ValueError(
+                f"CRANFIELD_DIR={source!r}: {raw} is not the official file (its SHA-256 differs: truncated, edited or "
+                f"another version). Restore it from {_CRANFIELD_SOURCE}, or unset CRANFIELD_DIR to let ir_datasets "
+                f"download Cranfield.")
+    target = _cranfield_home()
     target.mkdir(parents=True, exist_ok=True)
     for raw, cached in _CRANFIELD_FILES.items():
-        if not (target / cached).exists():
-            shutil.copyfile(src / raw, target / cached)
+        if not (target / cached).is_file() or _sha256(target / cached) != _CRANFIELD_SHA256[raw]:
+            fd, tmp = tempfile.mkstemp(dir=target, prefix=cached, suffix=".tmp")
+            os.close(fd)
+            try:
+                shutil.copyfile(src / raw, tmp)
+                os.replace(tmp, target / cached)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
 
 
 def load_cranfield() -> Dataset:
-    """Cranfield 1400 through ir_datasets (downloaded on first use, or from ``$CRANFIELD_DIR``)."""
+    """Cranfield 1400 through ir_datasets (downloaded on first use, or from ``$CRANFIELD_DIR``).
+
+    What is loaded is checked (1,400 documents, 225 queries, 1,837 judgments): a damaged copy is
+    refused with the file to fix, never used.
+    """
     _seed_cranfield_cache()
     import ir_datasets
 
@@ -154,9 +195,19 @@ def load_cranfield() -> Dataset:
                 f"CRANFIELD_DIR to a folder holding {sorted(_CRANFIELD_FILES)}."
             ) from None
         queries = list(ds.queries_iter())
-        qrels: dict[str, dict[str, int]] = {}
-        for q in ds.qrels_iter():
-            qrels.setdefault(q.query_id, {})[q.doc_id] = cranfield_gain(q.relevance)
+        judgments = list(ds.qrels_iter())
+    sizes = {"documents": len(docs), "queries": len(queries), "judgments": len(judgments)}
+    if sizes != CRANFIELD_SIZES:
+        home = _cranfield_home()
+        damaged = [c for r, c in _CRANFIELD_FILES.items() if (home / c).is_file() and _sha256(home / c) != _CRANFIELD_SHA256[r]]
+        got = ", ".join(f"{n:,} {k}" for k, n in sizes.items())
+        raise ValueError(
+            f"the Cranfield copy in {home} is damaged ({', '.join(damaged) or 'its files'}: {got}; expected 1,400 documents, "
+            f"225 queries, 1,837 judgments). Delete {home} and load again (ir_datasets downloads it), or set CRANFIELD_DIR "
+            f"to a folder with the official files.")
+    qrels: dict[str, dict[str, int]] = {}
+    for q in judgments:
+        qrels.setdefault(q.query_id, {})[q.doc_id] = cranfield_gain(q.relevance)
     return Dataset(
         name=CRANFIELD,
         doc_ids=[d.doc_id for d in docs],
@@ -169,29 +220,76 @@ def load_cranfield() -> Dataset:
     )
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield line_no, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{line_no} is not valid JSON ({exc.msg}).") from None
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a UTF-8 file; a byte that is not UTF-8 is a ``ValueError`` with its line."""
+    with path.open("rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{line_no} is not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
+                                 f"save the file as UTF-8.") from None
+
+
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+    for line_no, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{line_no} is not valid JSON ({exc.msg}).") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{line_no} is a JSON {type(record).__name__}, expected an object such as "
+                             f'{{"_id": "...", "text": "..."}}.')
+        missing = [k for k in required if k not in record or record[k] is None]
+        if missing:
+            raise ValueError(f"{path}:{line_no} has no {missing[0]!r}; every line needs {list(required)}.")
+        if not isinstance(record.get("text", ""), str) or not isinstance(record.get("title") or "", str):
+            raise ValueError(f"{path}:{line_no}: 'text' and 'title' must be strings.")
+        yield line_no, record
+
+
+def _read_qrels(path: Path) -> Iterator[tuple[int, str, str, int]]:
+    """(line, query id, doc id, score) from BEIR's ``query-id corpus-id score`` (tab-separated, one header
+    line) or TREC's ``query-id 0 doc-id score``."""
+    for line_no, line in _lines(path):
+        if not line.strip():
+            continue
+        cells = line.rstrip("\r\n").split("\t")
+        if len(cells) == 1:
+            cells = line.split()  # TREC files are separated by spaces
+        if line_no == 1 and cells[0].strip().lower() in ("query-id", "query_id", "qid"):
+            continue
+        if len(cells) == 4:  # TREC: query-id, iteration (ignored), doc-id, relevance
+            cells = [cells[0], cells[2], cells[3]]
+        if len(cells) != 3:
+            raise ValueError(f"{path}:{line_no} has {len(cells)} column(s): {line.strip()[:60]!r}; expected 3 tab-separated "
+                             f"columns (query-id, corpus-id, score) or TREC's 4 (query-id 0 doc-id score).")
+        qid, did, score = (c.strip() for c in cells)
+        try:
+            value = int(score)
+        except ValueError:
+            raise ValueError(f"{path}:{line_no}: score {score!r} is not a whole number; nDCG here uses integer gains "
+                             f"(as trec_eval). Scale fractional gains to integers (e.g. 0.5 -> 1, 1 -> 2).") from None
+        yield line_no, qid, did, value
 
 
 def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "test") -> Dataset:
     """Load a BEIR-format folder: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
 
     Only queries that appear in the qrels file are kept (BEIR's convention). Qrels scores are used
-    as gains as they are (BEIR stores graded relevance as gains already).
+    as gains as they are (BEIR stores graded relevance as gains already). Judgments of queries that
+    ``queries.jsonl`` lacks are dropped with a warning that says how many.
     """
     folder = Path(folder).expanduser()
     needed = [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"]
     missing = [str(p.relative_to(folder)) for p in needed if not p.is_file()]
     if missing:
-        raise ValueError(f"{folder} is not a BEIR folder: {missing} missing (expected corpus.jsonl, queries.jsonl, qrels/{split}.tsv).")
+        raise ValueError(f"dataset folder {str(folder)!r} is not a BEIR folder: {missing} missing (expected corpus.jsonl, "
+                         f"queries.jsonl, qrels/{split}.tsv).")
     doc_ids, doc_texts, doc_titles, where = [], [], [], {}
-    for line_no, d in _read_jsonl(needed[0]):
+    for line_no, d in _read_jsonl(needed[0], ("_id", "text")):
         doc_id = str(d["_id"])
         if doc_id in where:
             raise ValueError(
@@ -199,22 +297,30 @@ def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "
                 f"ids must be unique: fix the file."
             )
         where[doc_id] = line_no
-        title, text = d.get("title") or "", d.get("text") or ""
+        title, text = d.get("title") or "", d["text"]
         doc_ids.append(doc_id)
         doc_titles.append(title)
         doc_texts.append(f"{title}. {text}" if title else text)
+    if not doc_ids:
+        raise ValueError(f"{needed[0]} holds no document.")
     qrels: dict[str, dict[str, int]] = {}
-    with needed[2].open(encoding="utf-8") as f:
-        for row in csv.reader(f, delimiter="\t"):
-            if not row or row[0] == "query-id":
-                continue
-            qid, did, score = row[0], row[1], int(row[-1])
-            if did not in where:
-                raise ValueError(f"{needed[2]} judges document {did!r}, which is not in corpus.jsonl.")
-            qrels.setdefault(qid, {})[did] = score
-    query_ids, query_texts = [], []
-    for _, q in _read_jsonl(needed[1]):
-        if str(q["_id"]) in qrels:
-            query_ids.append(str(q["_id"]))
+    for line_no, qid, did, score in _read_qrels(needed[2]):
+        if did not in where:
+            raise ValueError(f"{needed[2]}:{line_no} judges document {did!r}, which is not in corpus.jsonl.")
+        qrels.setdefault(qid, {})[did] = score
+    query_ids, query_texts, seen = [], [], {}
+    for line_no, q in _read_jsonl(needed[1], ("_id", "text")):
+        qid = str(q["_id"])
+        if qid in seen:
+            raise ValueError(f"duplicate query id {qid!r} in {needed[1]} (lines {seen[qid]} and {line_no}).")
+        seen[qid] = line_no
+        if qid in qrels:
+            query_ids.append(qid)
             query_texts.append(q["text"])
+    unknown = sorted(set(qrels) - set(seen))
+    if unknown:
+        n = sum(len(qrels[q]) for q in unknown)
+        warnings.warn(f"{needed[2]}: {n} judgment(s) of {len(unknown)} query id(s) not in queries.jsonl (e.g. "
+                      f"{unknown[:3]}) were dropped.", UserWarning, stacklevel=2)
+        qrels = {q: v for q, v in qrels.items() if q in seen}
     return Dataset(name or folder.name, doc_ids, doc_texts, query_ids, query_texts, qrels, doc_titles)

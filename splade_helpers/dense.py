@@ -9,7 +9,7 @@ import numpy as np
 from .cache import cache_key, cached_arrays
 from .models import load_dense
 from .sparse import MIN_CACHED_BATCH, progress_enabled
-from .validation import check_texts
+from .validation import check_bool, check_int, check_texts
 
 
 class DenseEncoder:
@@ -25,10 +25,10 @@ class DenseEncoder:
     """
 
     def __init__(self, model: str | None = None, *, batch_size: int = 32, cache: bool = True) -> None:
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1, hint="It is how many texts go through the model at once.")
+        self.cache = check_bool(cache, "cache")
         self.model, self.source = load_dense(model)
         self.dim = int(self.model.get_embedding_dimension())
-        self.batch_size = batch_size
-        self.cache = cache
 
     def __repr__(self) -> str:
         return f"DenseEncoder(model={self.source.name!r}, dim={self.dim})"
@@ -36,6 +36,8 @@ class DenseEncoder:
     def encode(self, texts: Iterable[str], *, cache: bool | None = None, progress: bool | None = None) -> np.ndarray:
         """Encode texts into a ``(len(texts), dim)`` float32 array of unit (or zero) rows."""
         texts = check_texts(texts)
+        if cache is not None:
+            cache = check_bool(cache, "cache")
 
         def compute() -> dict[str, np.ndarray]:
             out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -53,7 +55,7 @@ class DenseEncoder:
                 out[todo] = emb
             return {"embeddings": out}
 
-        key = cache_key("dense-v1", self.source.fingerprint, self.model.max_seq_length, texts=texts)
+        key = cache_key("dense-v1", self.source.fingerprint, self.model.max_seq_length, "batch", self.batch_size, texts=texts)
         arrays = cached_arrays(
             "dense", key, compute,
             validate=lambda a: a["embeddings"].shape == (len(texts), self.dim),

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numbers
+
 import ir_measures
 from ir_measures import RR, R, nDCG
+
+from .validation import check_unique_ids
 
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
 
@@ -31,8 +35,19 @@ def evaluate_run(
     Returns:
         ``(means, per_query)`` with keys ``nDCG@10``, ``R@100``, ``MRR@10``.
     """
+    if not isinstance(run, Mapping) or not isinstance(qrels, Mapping):
+        raise TypeError("run and qrels must be mappings: {query id: [(doc id, score), ...]} and {query id: {doc id: gain}}.")
+    for q, docs in qrels.items():
+        for d, g in docs.items():
+            if isinstance(g, bool) or not isinstance(g, numbers.Real) or g != int(g):
+                raise ValueError(f"qrels[{q!r}][{d!r}] = {g!r} is not a whole number; nDCG here uses integer gains (as "
+                                 f"trec_eval). Scale fractional gains to integers (e.g. 0.5 -> 1, 1 -> 2).")
     if query_ids is None:
         query_ids = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values())]
+    query_ids = check_unique_ids(query_ids, "query ids")
+    if not query_ids:
+        raise ValueError("no judged query to evaluate (no query has a relevant document in qrels); a mean over no "
+                         "query would be a meaningless 0. Check the qrels and the query ids.")
     wanted = set(query_ids)
     irm_qrels = [
         ir_measures.Qrel(q, d, int(g)) for q, docs in qrels.items() if q in wanted for d, g in docs.items()

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from .sparse import SpladeEncoder
-from .validation import check_text
+from .validation import check_choice, check_int, check_text
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list
     the input token "responsible" for the term. An empty text gives ``[]``.
     """
     text = check_text(text)
+    kind = check_choice(kind, "kind", ("query", "document"))
     if not text.strip():
         return []
     max_length = encoder.query_max_length if kind == "query" else encoder.doc_max_length
@@ -84,8 +85,7 @@ def match_contributions(
 
 def prune_top_k(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
     """Keep only the ``k`` heaviest terms of every row (ties: lower vocabulary id kept)."""
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k={k!r} must be a positive int (terms kept per vector).")
+    k = check_int(k, "k", minimum=1, hint="It is how many terms each vector keeps.")
     m = sp.csr_matrix(matrix, copy=True)
     m.sort_indices()
     for i in range(m.shape[0]):
@@ -118,8 +118,13 @@ def expected_flops(queries: sp.spmatrix, docs: sp.spmatrix) -> float:
     ``p_j`` is the share of queries (documents) whose vector has term j; this is the FLOPS measure
     that SPLADE's regulariser minimises (Paria et al. 2020; Formal et al. 2021).
     """
-    pq = np.asarray((sp.csr_matrix(queries) > 0).mean(axis=0)).ravel()
-    pd = np.asarray((sp.csr_matrix(docs) > 0).mean(axis=0)).ravel()
+    queries, docs = sp.csr_matrix(queries), sp.csr_matrix(docs)
+    if queries.shape[1] != docs.shape[1]:
+        raise ValueError(f"queries have {queries.shape[1]} columns and documents {docs.shape[1]}; both must use one vocabulary.")
+    if not queries.shape[0] or not docs.shape[0]:
+        raise ValueError("expected_flops needs at least one query and one document.")
+    pq = np.asarray((queries > 0).mean(axis=0)).ravel()
+    pd = np.asarray((docs > 0).mean(axis=0)).ravel()
     return float(pq @ pd)
 
 

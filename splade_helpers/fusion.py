@@ -34,7 +34,7 @@ QDRANT_DEFAULT_RRF_K = 1  # Qdrant's default Fusion.Rrf(k=2), positions from 0, 
 
 def qdrant_rrf_k(k: float) -> int:
     """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``k``: ``k + 1``; Qdrant takes whole numbers only."""
-    k = check_number(k, "k", minimum=0.0)
+    k = check_number(k, "k", minimum=0.0, maximum=2**31 - 2)
     if k != int(k):
         raise ValueError(f"k={k!r}: Qdrant's RRF constant is a whole number; use an integer k (ours = Qdrant's - 1).")
     return int(k) + 1

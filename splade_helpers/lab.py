@@ -13,8 +13,8 @@ import numpy as np
 from .datasets import Dataset
 from .fusion import weighted_sum
 from .retrievers import RECOMMENDED_HYBRID, Retriever
-from .tuning import FusionTerms, gain_matrix, ndcg_at_k, top_k
-from .validation import check_alpha, check_text
+from .tuning import FUSION_METHODS, FusionTerms, gain_matrix, ndcg_at_k, top_k
+from .validation import check_alpha, check_choice, check_int, check_text
 
 SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}
 
@@ -22,9 +22,7 @@ SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25"
 def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
     """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side."""
     alpha = check_alpha(alpha)
-    if sparse not in SPARSE_SIDES:
-        raise ValueError(f"sparse={sparse!r} is not supported; use one of {list(SPARSE_SIDES)}.")
-    side = SPARSE_SIDES[sparse]
+    side = SPARSE_SIDES[check_choice(sparse, "sparse", list(SPARSE_SIDES))]
     return {"dense": alpha, **{n: (1.0 - alpha) / len(side) for n in side}}
 
 
@@ -58,11 +56,13 @@ class AlphaLab:
 
     def fused(self, alpha: float, method: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = 60.0) -> np.ndarray:
         """The fused (queries x documents) matrix: one matrix operation for every query."""
+        method = check_choice(method, "method", FUSION_METHODS)
         return self.terms.fuse(self.weights(alpha, sparse), method, rrf_k)
 
     def curve(self, method: str = "minmax", sparse: str = "bm25+splade") -> np.ndarray:
         """Mean nDCG@10 at every alpha of the grid (computed once per method and sparse side)."""
-        key = (method, sparse)
+        method = check_choice(method, "method", FUSION_METHODS)
+        key = (method, check_choice(sparse, "sparse", list(SPARSE_SIDES)))
         if key not in self._curves:
             self._curves[key] = np.array([ndcg_at_k(self.fused(float(a), method, sparse), self.gains).mean() for a in self.alphas])
         return self._curves[key]
@@ -86,7 +86,8 @@ class AlphaLab:
         """
         query_id = self.dataset.query_ids[0] if query_id is None else query_id
         if query_id not in self.dataset.query_ids:
-            raise ValueError(f"query {query_id!r} is not in {self.dataset.name!r}.")
+            raise ValueError(f"query_id={query_id!r} is not a query of {self.dataset.name!r} (e.g. {self.dataset.query_ids[0]!r}).")
+        k = check_int(k, "k", minimum=1)
         row = self.dataset.query_ids.index(query_id)
         fused = self.fused(alpha, method, sparse)
         per_query = ndcg_at_k(fused, self.gains)
@@ -117,7 +118,11 @@ def explore(
     """
     query = check_text(query, "query")
     w = alpha_weights(alpha)
+    k = check_int(k, "k", minimum=1)
     names = ("bm25", "splade", "dense")
+    missing = [n for n in names if n not in retrievers]
+    if missing:
+        raise ValueError(f"retrievers lack {missing}; pass indexed bm25, splade and dense retrievers.")
     if not query.strip():
         return {n: [] for n in (*names, "hybrid")}
     scores = {n: retrievers[n].scores([query]) for n in names}

@@ -183,6 +183,32 @@ def load_splade(name: str | None = None):
     return tokenizer, model.eval(), source
 
 
+def _check_sentence_transformer(source: ModelSource) -> None:
+    """Refuse folders that sentence-transformers would silently turn into a mean-pooled guess."""
+    import json
+
+    modules = source.path / "modules.json"
+    if modules.is_file():
+        text = modules.read_text(encoding="utf-8")
+        if any(m in text for m in ("SpladePooling", "MLMTransformer", "SparseStaticEmbedding")):
+            raise ValueError(f"{source.name!r} is a sparse (SPLADE) model, not a dense embedding model; load it with "
+                             f"SpladeEncoder({source.name!r}) and use a model such as {DEFAULT_DENSE_MODEL!r} here.")
+        return
+    try:
+        architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError):
+        architectures = []
+    if any(a.endswith("ForMaskedLM") for a in architectures):
+        raise ValueError(
+            f"{source.name!r} is a masked-language model ({architectures[0]}), e.g. a SPLADE model, not a sentence "
+            f"embedding model: sentence-transformers would mean-pool its hidden states into vectors never trained "
+            f"for similarity. Use SpladeEncoder({source.name!r}) for it, and a dense model such as {DEFAULT_DENSE_MODEL!r} here.")
+    raise ValueError(
+        f"{source.name!r} is not a sentence-transformers model (no modules.json), so its pooling is unknown and would be "
+        f"guessed (mean pooling). Save it as one first (SentenceTransformer(path).save(folder)) or use a model such as "
+        f"{DEFAULT_DENSE_MODEL!r}.")
+
+
 def load_dense(name: str | None = None):
     """Load a sentence-transformers dense embedding model on the CPU.
 
@@ -190,6 +216,7 @@ def load_dense(name: str | None = None):
         ``(model, source)``.
     """
     source = resolve_model(name, "dense")
+    _check_sentence_transformer(source)
     _quiet_transformers()
     from sentence_transformers import SentenceTransformer
 

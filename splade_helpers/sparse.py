@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .cache import cache_key, cached_arrays
 from .models import load_splade
-from .validation import check_text, check_texts
+from .validation import check_bool, check_choice, check_int, check_optional_int, check_text, check_texts
 
 ENCODING_VERSION = "splade-max-v1"  # bump when the encoding changes, to invalidate caches
 MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
@@ -70,17 +70,15 @@ class SpladeEncoder:
         cache: bool = True,
         head_dtype: str = "float32",
     ) -> None:
-        if head_dtype not in HEAD_DTYPES:
-            raise ValueError(f"head_dtype={head_dtype!r} is not supported; use one of {list(HEAD_DTYPES)}.")
+        head_dtype = check_choice(head_dtype, "head_dtype", list(HEAD_DTYPES))
+        batch_size = check_int(batch_size, "batch_size", minimum=1, hint="It is how many texts go through the model at once.")
+        cache = check_bool(cache, "cache")
         self.tokenizer, self.model, self.source = load_splade(model)
-        limit = int(getattr(self.model.config, "max_position_embeddings", 512))
-        for name, value in (("query_max_length", query_max_length), ("doc_max_length", doc_max_length)):
-            if not isinstance(value, int) or not 2 <= value <= limit:
-                raise ValueError(f"{name}={value!r} must be an int between 2 and {limit} (the model's limit).")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a positive int.")
-        self.query_max_length = query_max_length
-        self.doc_max_length = doc_max_length
+        self.limit = limit = int(getattr(self.model.config, "max_position_embeddings", 512))
+        self.query_max_length = check_int(query_max_length, "query_max_length", minimum=2, maximum=limit,
+                                          hint="The model reads at most that many tokens.")
+        self.doc_max_length = check_int(doc_max_length, "doc_max_length", minimum=2, maximum=limit,
+                                        hint="The model reads at most that many tokens.")
         self.batch_size = batch_size
         self.cache = cache
         self.head_dtype = head_dtype
@@ -96,11 +94,8 @@ class SpladeEncoder:
         )
 
     def _max_length(self, kind: str) -> int:
-        if kind == "query":
-            return self.query_max_length
-        if kind == "document":
-            return self.doc_max_length
-        raise ValueError(f"kind={kind!r} is not supported; use 'query' or 'document'.")
+        kind = check_choice(kind, "kind", ("query", "document"))
+        return self.query_max_length if kind == "query" else self.doc_max_length
 
     def encode(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
         """Encode one text.
@@ -112,6 +107,7 @@ class SpladeEncoder:
             whether the text was cut at the ``max_length`` of ``kind``.
         """
         text = check_text(text)
+        top_k = check_int(top_k, "top_k", minimum=0, hint="It is how many (term, weight) pairs to list.")
         row = self.encode_batch([text], kind=kind, cache=False, progress=False)
         indices = row.indices.tolist()
         values = row.data.tolist()
@@ -126,6 +122,7 @@ class SpladeEncoder:
 
     def top_terms(self, vector: sp.spmatrix | np.ndarray, k: int = 20) -> list[tuple[str, float]]:
         """The ``k`` heaviest (token, weight) pairs of one vector, by weight then token id."""
+        k = check_int(k, "k", minimum=0)
         if sp.issparse(vector):
             row = sp.csr_matrix(vector)
             if row.shape[0] != 1:
@@ -133,6 +130,8 @@ class SpladeEncoder:
             idx, val = row.indices, row.data
         else:
             dense = np.asarray(vector).ravel()
+            if dense.shape[0] != self.vocab_size:
+                raise ValueError(f"vector has {dense.shape[0]} entries; a SPLADE vector of this model has {self.vocab_size}.")
             idx = np.flatnonzero(dense)
             val = dense[idx]
         order = np.lexsort((idx, -val))[:k]
@@ -171,16 +170,21 @@ class SpladeEncoder:
                 between window starts, in word pieces.
         """
         texts = check_texts(texts)
-        max_length = max_length or self._max_length(kind)
-        batch_size = batch_size or self.batch_size
-        limit = self.model.config.max_position_embeddings
-        if window is not None and not (isinstance(window, int) and 3 <= window <= limit):
-            raise ValueError(f"window={window!r} must be an int between 3 and {limit} tokens.")
-        if stride is not None and (window is None or not (isinstance(stride, int) and 1 <= stride <= window - 2)):
-            raise ValueError(f"stride={stride!r} needs a window and must be an int between 1 and window - 2.")
+        limit = self.limit
+        default_length = self._max_length(kind)
+        max_length = check_optional_int(max_length, "max_length", minimum=2, maximum=limit,
+                                        hint="The model reads at most that many tokens.") or default_length
+        batch_size = check_optional_int(batch_size, "batch_size", minimum=1) or self.batch_size
+        window = check_optional_int(window, "window", minimum=3, maximum=limit, hint="Windows are counted in tokens.")
+        if stride is not None:
+            if window is None:
+                raise ValueError(f"stride={stride!r} needs a window (window=...); without one the text is truncated.")
+            stride = check_int(stride, "stride", minimum=1, maximum=window - 2, hint="It is the step between window starts.")
+        if cache is not None:
+            cache = check_bool(cache, "cache")
         settings = ("window", window, stride or (window - 2)) if window else ("truncate", max_length)
-        if self.head_dtype != "float32":  # float32 keys stay as they were: existing caches remain valid
-            settings = (*settings, "head", self.head_dtype)
+        # everything that changes the numbers is in the key: the batch size changes them in the 6th decimal
+        settings = (*settings, "batch", batch_size, "head", self.head_dtype)
         key = cache_key(ENCODING_VERSION, self.source.fingerprint, *settings, texts=texts)
         arrays = cached_arrays(
             "splade",

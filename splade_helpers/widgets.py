@@ -8,6 +8,7 @@ import ipywidgets as widgets
 
 from .expansion import term_origins
 from .sparse import SpladeEncoder
+from .validation import check_int
 
 MAX_CHARS = 20_000  # longer input is cut before tokenising (the model reads 512 pieces anyway)
 
@@ -16,13 +17,21 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
     """A plain-text answer for any input: the top ``k`` terms, or a message that says why not.
 
     Never raises for user input: non-strings, empty text, very long text, emoji and other
-    languages all get a clear message or a result with a note.
+    languages all get a clear message or a result with a note; so do characters that are not
+    valid Unicode (lone surrogates), which are replaced and reported.
     """
+    k = check_int(k, "k", minimum=1)
     if not isinstance(text, str):
         return f"Please type text (got {type(text).__name__})."
     if not text.strip():
         return "Type some text to see its SPLADE expansion."
-    notes = []
+    bad = [c for c in text if 0xD800 <= ord(c) <= 0xDFFF]
+    if bad:
+        notes_bad = f"{len(bad)} character(s) are not valid Unicode (lone surrogates) and were replaced by '\ufffd'."
+        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    else:
+        notes_bad = ""
+    notes = [notes_bad] if notes_bad else []
     if len(text) > MAX_CHARS:
         notes.append(f"Only the first {MAX_CHARS:,} of {len(text):,} characters were read.")
         text = text[:MAX_CHARS]

@@ -110,7 +110,7 @@ def test_lab_rejects_bad_input(cranfield, cranfield_scores):
         lab.fused(1.5)
     with pytest.raises(ValueError, match="method='max'"):
         lab.fused(0.5, "max")
-    with pytest.raises(ValueError, match="query 'nope'"):
+    with pytest.raises(ValueError, match="query_id='nope' is not a query of 'cranfield'"):
         lab.state(0.5, query_id="nope")
     with pytest.raises(ValueError, match="expected"):
         AlphaLab(cranfield, {**scores, "dense": scores["dense"][:3]})

@@ -100,15 +100,46 @@ def test_check_minmax(capsys):
         assert not exercises.check_minmax(naive) and "NaN" in capsys.readouterr().out
 
 
+_IDS: dict = {}
+
+
+def _python_hash(doc_id):
+    return abs(hash(doc_id))
+
+
+def _cached_uuid4(doc_id):
+    import uuid
+
+    return _IDS.setdefault(doc_id, str(uuid.uuid4()))
+
+
+def _uuid_as_128_bit_int(doc_id):
+    import uuid
+
+    return uuid.uuid5(uuid.NAMESPACE_URL, doc_id).int
+
+
+def _sha_as_64_bit_int(doc_id):
+    import hashlib
+
+    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:16], 16)
+
+
 def test_check_point_ids(capsys):
     import uuid
 
     from splade_helpers.qdrant import point_id
 
     assert exercises.check_point_ids(point_id) and "Correct" in capsys.readouterr().out
-    assert not exercises.check_point_ids(lambda d: d) and "neither an unsigned int nor a UUID" in capsys.readouterr().out
-    assert not exercises.check_point_ids(lambda d: str(uuid.uuid4())) and "same point id every time" in capsys.readouterr().out
+    assert exercises.check_point_ids(_sha_as_64_bit_int) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: d) and "neither an unsigned 64-bit int nor a UUID" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: str(uuid.uuid4())) and "calling it twice gave different ids" in capsys.readouterr().out
     assert not exercises.check_point_ids(lambda d: 7) and "different documents" in capsys.readouterr().out
+    # the three wrong answers a learner is most likely to give
+    assert not exercises.check_point_ids(_python_hash) and "a fresh Python process gives other ids" in capsys.readouterr().out
+    assert not exercises.check_point_ids(_cached_uuid4) and "keeps ids in the variable '_IDS'" in capsys.readouterr().out
+    assert not exercises.check_point_ids(_uuid_as_128_bit_int) and "outside 0 .. 2**64 - 1" in capsys.readouterr().out
+    assert not exercises.check_point_ids(lambda d: True) and "is a bool" in capsys.readouterr().out
 
 
 def test_the_other_figures():

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from ..bm25 import BM25Vectors
-from ..fusion import RRF_K
+from ..fusion import RRF_K, qdrant_rrf_k
 from ..sparse import progress_enabled
 from ..validation import (
     check_alpha,
@@ -45,6 +45,7 @@ from .schema import (
 )
 
 FUSIONS = ("rrf", "dbsf", "formula")
+MAX_LIMIT = 2**31 - 1  # engines count results in 32 bits
 IF_EXISTS = ("error", "reuse", "recreate")
 
 
@@ -409,7 +410,7 @@ class QdrantStore:
 
     def search(self, using: str, vector: object, limit: int = 10, filter: object = None) -> Hits:
         """One named vector alone: ``(doc_id, score)`` best first; an empty query returns ``[]``."""
-        limit = check_int(limit, "limit", minimum=1)
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
         request = self._nearest(using, vector, limit, check_filter(filter), self._dense_dim())
         if request is None:
             return []
@@ -417,7 +418,7 @@ class QdrantStore:
 
     def search_many(self, using: str, vectors: Sequence[object], limit: int = 10, filter: object = None) -> list[Hits]:
         """:meth:`search` for many query vectors in one batch."""
-        limit = check_int(limit, "limit", minimum=1)
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
         conditions, dim = check_filter(filter), self._dense_dim()
         requests = [self._nearest(using, v, limit, conditions, dim) for v in vectors]
         todo = [r for r in requests if r is not None]
@@ -447,9 +448,9 @@ class QdrantStore:
             weights: RRF only: one weight per prefetch (a weight divides the rank).
         """
         fusion = check_choice(fusion, "fusion", FUSIONS)
-        limit = check_int(limit, "limit", minimum=1)
-        prefetch_limit = check_int(prefetch_limit, "prefetch_limit", minimum=1)
-        k = check_number(k, "k", minimum=0.0)
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
+        prefetch_limit = check_int(prefetch_limit, "prefetch_limit", minimum=1, maximum=MAX_LIMIT)
+        qdrant_rrf_k(k)  # a whole number the engine can take
         alpha = check_alpha(alpha)
         if not isinstance(queries, Mapping) or not queries:
             raise TypeError("queries must be a non-empty mapping such as {'dense': [...], 'splade': SparseVec}.")

@@ -19,6 +19,74 @@ def _call(fn: Callable, *args):
         return None, f"Your function raised {type(exc).__name__}: {exc}"
 
 
+def _ndcg_reference(ranked_gains: list[int], judged_gains: list[int]) -> float:
+    """nDCG@10 of one ranking, computed by ir_measures (trec_eval's ndcg_cut.10) on a made-up run and qrels."""
+    from .evaluation import evaluate_run
+
+    judged = {f"j{i}": g for i, g in enumerate(judged_gains)}
+    unused: dict[int, list[str]] = {}
+    for d, g in judged.items():
+        unused.setdefault(g, []).append(d)
+    run = []
+    for i, g in enumerate(ranked_gains):
+        run.append((unused[g].pop(0), 0.0) if g > 0 else (f"unjudged{i}", 0.0))
+    return evaluate_run({"q": run}, {"q": judged}, ["q"])[0]["nDCG@10"]
+
+
+def check_ndcg(fn: Callable[[list[int], list[int]], float]) -> bool:
+    """Exercise 00: ``fn(ranked_gains, judged_gains)`` -> nDCG@10 of one ranking.
+
+    ``ranked_gains``: the gain of each retrieved document, best first (0 = not relevant);
+    ``judged_gains``: the gains of every document judged relevant for the query.
+    """
+    import math
+
+    cases = {
+        "a relevant document that was not retrieved": ([3, 0, 2, 0, 1], [3, 2, 1, 1]),
+        "the best document retrieved last": ([0, 1, 0, 0, 4], [4, 1]),
+        "relevant documents beyond rank 10": ([0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 3], [4, 3, 2]),
+        "a perfect ranking": ([4, 3, 2, 1], [4, 3, 2, 1]),
+    }
+
+    def dcg(gains: list[int], exponential: bool = False) -> float:
+        return sum(((2**g - 1) if exponential else g) / math.log2(i + 1) for i, g in enumerate(gains, 1))
+
+    for name, (ranked, judged) in cases.items():
+        expected = _ndcg_reference(ranked, judged)
+        got, error = _call(fn, list(ranked), list(judged))
+        if error:
+            if "ZeroDivisionError" in error:
+                error += " (the discount is 1 / log2(rank + 1), so rank 1 is divided by log2(2) = 1)"
+            print(error)
+            return False
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            print(f"Return a number (nDCG@10), got {type(got).__name__}.")
+            return False
+        if math.isclose(got, expected, abs_tol=1e-9):
+            continue
+        top, ideal = ranked[:10], sorted(judged, reverse=True)[:10]
+        retrieved_ideal = sorted([g for g in top if g > 0], reverse=True)
+        hints = [
+            ("cut both rankings at 10: nDCG@10 ignores ranks 11 and beyond", dcg(ranked) / dcg(sorted(judged, reverse=True))),
+            ("the ideal ranking sorts all judged gains, not only the retrieved ones",
+             dcg(top) / dcg(retrieved_ideal) if retrieved_ideal else 0.0),
+            ("gains are linear here, as in trec_eval: g / log2(rank + 1), not (2**g - 1) / log2(rank + 1)",
+             dcg(top, True) / dcg(ideal, True)),
+            ("divide by the ideal DCG (the best possible ordering), not by the number of relevant documents",
+             dcg(top) / len(judged)),
+        ]
+        for hint, wrong in hints:
+            if math.isclose(got, wrong, abs_tol=1e-9):
+                print(f"Not yet ({name}): {hint}.")
+                return False
+        print(f"Not yet ({name}): ranked gains {ranked}, judged {judged}: expected {expected:.4f}, got {got:.4f}.")
+        return False
+    print(f"Correct: your nDCG@10 equals ir_measures' on all {len(cases)} cases.")
+    return True
+
+
 def check_shared_terms(fn: Callable[[str, str], set]) -> bool:
     """Exercise 01: ``fn(query, doc)`` must return the set of BM25 terms both texts contain."""
     cases = [

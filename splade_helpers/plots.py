@@ -37,8 +37,9 @@ def top_terms_figure(origins: Sequence[TermOrigin], k: int = 20, title: str = ""
             hovertemplate="%{y}: %{x:.3f}<br>from input token %{customdata}<extra></extra>",
         )
     fig.update_layout(
-        title=title, xaxis_title="SPLADE weight", height=max(300, 22 * len(top) + 120),
-        yaxis={"categoryorder": "array", "categoryarray": [o.term for o in top]}, barmode="overlay",
+        title=title or f"The {len(top)} heaviest terms", xaxis_title="SPLADE weight (log(1 + logit), unitless)",
+        height=max(300, 22 * len(top) + 120), barmode="overlay",
+        yaxis={"categoryorder": "array", "categoryarray": [o.term for o in top], "title": "vocabulary term"},
     )
     return fig
 
@@ -49,10 +50,16 @@ def contributions_figure(
     title: str = "",
     k: int = 15,
 ) -> go.Figure:
-    """Side by side: SPLADE's per-term products q_w * d_w and BM25's per-term contributions."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("SPLADE: query weight × document weight", "BM25: per stemmed term"))
+    """Side by side: SPLADE's per-term products q_w * d_w and BM25's per-term contributions.
+
+    The two scores live on different scales (SPLADE's dot products reach tens, BM25's a few units
+    per term), so each panel has its own x axis; compare the shapes, not the bar lengths across panels.
+    """
     sp_rows = list(splade_parts)[:k][::-1]
     bm_rows = [p for p in bm25_parts if p[1] > 0][:k][::-1]
+    sp_total, bm_total = sum(p[3] for p in splade_parts), sum(p[1] for p in bm25_parts)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.18, subplot_titles=(
+        f"SPLADE: query weight × document weight (score {sp_total:.2f})", f"BM25: per stemmed term (score {bm_total:.2f})"))
     fig.add_bar(
         y=[p[0] for p in sp_rows], x=[_r(p[3]) for p in sp_rows], orientation="h", name="SPLADE",
         marker_color=COLORS["expansion"], row=1, col=1,
@@ -61,7 +68,12 @@ def contributions_figure(
     )
     fig.add_bar(y=[p[0] for p in bm_rows], x=[_r(p[1]) for p in bm_rows], orientation="h", name="BM25",
                 marker_color=COLORS["in the text"], row=1, col=2)
-    fig.update_layout(title=title, showlegend=False, height=max(320, 22 * max(len(sp_rows), len(bm_rows), 1) + 140))
+    fig.update_xaxes(title_text="contribution to the SPLADE score", row=1, col=1)
+    fig.update_xaxes(title_text="contribution to the BM25 score", row=1, col=2)
+    fig.update_yaxes(title_text="vocabulary term", row=1, col=1)
+    fig.update_yaxes(title_text="stemmed term", row=1, col=2)
+    fig.update_layout(title=(title or "Why the document matched") + " (each panel on its own scale)", showlegend=False,
+                      height=max(340, 22 * max(len(sp_rows), len(bm_rows), 1) + 160))
     return fig
 
 
@@ -95,29 +107,52 @@ def heatmap_figure(values: np.ndarray, tokens: Sequence[str], terms: Sequence[st
         z=z.tolist(), x=list(terms), y=[f"{i}: {t}" for i, t in enumerate(tokens)], colorscale="Blues",
         hovertemplate="position %{y}<br>term %{x}: %{z:.3f}<extra></extra>",
     ))
-    fig.update_layout(title=title, xaxis_title="vocabulary entry", yaxis={"autorange": "reversed"}, height=90 + 28 * len(tokens))
+    fig.update_layout(title=title, xaxis_title="vocabulary entry (term)", height=90 + 28 * len(tokens),
+                      yaxis={"autorange": "reversed", "title": "input position: token"})
     return fig
 
 
 def pruning_figure(rows: Sequence[Mapping[str, float]]) -> go.Figure:
     """nDCG@10 against mean non-zeros per document, one point per pruning level (index MB in hover)."""
     fig = go.Figure(go.Scatter(
-        x=[_r(r["mean_nnz"]) for r in rows], y=[_r(r["nDCG@10"]) for r in rows], mode="lines+markers+text",
+        x=[round(float(r["mean_nnz"]), 1) for r in rows], y=[_r(r["nDCG@10"]) for r in rows], mode="lines+markers+text",
         text=[str(r["label"]) for r in rows], textposition="top center",
         customdata=[_r(r["index_mb"]) for r in rows],
         hovertemplate="%{x:.0f} terms per document<br>nDCG@10 %{y:.3f}<br>index %{customdata:.2f} MB<extra></extra>",
     ))
-    fig.update_layout(title="Pruning documents to their top-k terms (Cranfield)", xaxis_title="mean non-zeros per document",
-                      yaxis_title="nDCG@10", height=380)
+    fig.update_layout(title="Pruning documents to their top-k terms (Cranfield)",
+                      xaxis_title="mean non-zero terms per document", yaxis_title="nDCG@10 (all queries)", height=380)
     return fig
 
 
-def metric_bars(rows: Sequence[Mapping[str, float]], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10")) -> go.Figure:
-    """Grouped bars: one group per metric, one bar per retriever row (``rows[i]["retriever"]``)."""
-    fig = go.Figure()
-    for row in rows:
-        fig.add_bar(name=str(row["retriever"]), x=list(metrics), y=[_r(row[m]) for m in metrics])
-    fig.update_layout(barmode="group", yaxis_title="score", height=360)
+FAMILY_COLORS = {"single retriever": "#7f7f7f", "score fusion": "#2ca02c", "rank fusion": "#ff7f0e",
+                 "reference article": "#d62728"}
+
+
+def method_comparison(rows: Sequence[Mapping], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10"),
+                      title: str = "") -> go.Figure:
+    """One panel per metric, one dot per method (``rows[i]["retriever"]``), coloured by ``rows[i]["family"]``.
+
+    Each panel's axis spans only the range of its values (with a margin), so differences of a few
+    hundredths are visible; methods are listed in the order given.
+    """
+    fig = make_subplots(rows=1, cols=len(metrics), shared_yaxes=True, horizontal_spacing=0.04, subplot_titles=list(metrics))
+    labels = [str(r["retriever"]) for r in rows][::-1]
+    for col, metric in enumerate(metrics, 1):
+        values = [float(r[metric]) for r in rows]
+        lo, hi = min(values), max(values)
+        pad = max(0.01, (hi - lo) * 0.15)
+        for family, color in FAMILY_COLORS.items():
+            chosen = [r for r in rows if r.get("family") == family]
+            if not chosen:
+                continue
+            fig.add_scatter(x=[_r(r[metric]) for r in chosen], y=[str(r["retriever"]) for r in chosen], mode="markers",
+                            marker={"size": 11, "color": color}, name=family, legendgroup=family, showlegend=col == 1,
+                            hovertemplate="%{y}: %{x:.3f}<extra>" + metric + "</extra>", row=1, col=col)
+        fig.update_xaxes(range=[_r(lo - pad), _r(hi + pad)], title_text=f"{metric} (mean over queries)", row=1, col=col)
+    fig.update_yaxes(categoryorder="array", categoryarray=labels)
+    fig.update_layout(title=title or "Retrievers and fusions compared", height=max(360, 28 * len(rows) + 150),
+                      legend={"orientation": "h", "y": -0.2})
     return fig
 
 

@@ -148,7 +148,10 @@ def test_the_other_figures():
     assert list(fig.data[0].y) == ["flow", "heat"] and list(fig.data[1].y) == ["heat"]  # zero contributions dropped
     rows = [{"label": "top 8", "nDCG@10": 0.25, "mean_nnz": 8, "index_mb": 0.1}, {"label": "all", "nDCG@10": 0.35, "mean_nnz": 243, "index_mb": 2.7}]
     assert list(plots.pruning_figure(rows).data[0].text) == ["top 8", "all"]
-    bars = plots.metric_bars([{"retriever": "a", "nDCG@10": 0.1, "R@100": 0.2, "MRR@10": 0.3}])
-    assert bars.data[0].y == (0.1, 0.2, 0.3)
+    rows = [{"retriever": "a", "family": "single retriever", "nDCG@10": 0.36, "R@100": 0.7, "MRR@10": 0.5},
+            {"retriever": "b", "family": "score fusion", "nDCG@10": 0.42, "R@100": 0.8, "MRR@10": 0.58}]
+    comparison = plots.method_comparison(rows)
+    assert len(comparison.data) == 6 and comparison.data[0].x == (0.36,)
+    assert comparison.layout.xaxis.range[0] > 0.3  # the axis shows the differences, not 0..1
     curve = plots.alpha_curve_figure([0, 0.5, 1], [0.3, 0.4, 0.35], 0.5, 0.4)
     assert curve.data[1].x == (0.5,) and curve.data[1].y == (0.4,)

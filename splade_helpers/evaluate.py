@@ -34,18 +34,18 @@ def _makers(backend: str | QdrantStore, splade_model: str | None):
     if isinstance(backend, str):
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
+        from .inference_free import load_sparse_encoder
+
         if backend == "memory":
             from .retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
-            from .sparse import SpladeEncoder
 
-            splade = (lambda: SpladeRetriever(SpladeEncoder(splade_model))) if splade_model else SpladeRetriever
+            splade = (lambda: SpladeRetriever(load_sparse_encoder(splade_model))) if splade_model else SpladeRetriever
             return {"bm25": BM25Retriever, "splade": splade, "dense": DenseRetriever}, None
         from .qdrant import open_store, qdrant_retrievers
-        from .sparse import SpladeEncoder
 
         engine = None if backend == "qdrant" else backend
         store = open_store(None, "evaluate", engine=engine,
-                           splade=SpladeEncoder(splade_model) if splade_model else None)
+                           splade=load_sparse_encoder(splade_model) if splade_model else None)
         return {n: (lambda r=r: r) for n, r in qdrant_retrievers(store).items()}, store
     from .qdrant import QdrantStore, qdrant_retrievers
 

@@ -187,3 +187,43 @@ def scale_figure(results: Sequence[Mapping]) -> go.Figure:
                       yaxis={"title": "milliseconds per query (median)", "type": "log"},
                       legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def training_figure(history: Sequence[Mapping], title: str = "") -> go.Figure:
+    """Loss parts (left) and mean non-zero terms of a fixed probe (right) against the training step."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=("loss parts", "non-zero terms per vector (a fixed sample)"))
+    logged = [h for h in history if "base_loss" in h]
+    parts = {"base_loss": ("ranking loss", COLORS["in the text"]),
+             "document_regularizer_loss": ("lambda × FLOPS (documents)", COLORS["expansion"]),
+             "query_regularizer_loss": ("lambda × FLOPS (queries)", COLORS["win"])}
+    for key, (name, color) in parts.items():
+        if any(key in h for h in logged):
+            fig.add_scatter(x=[h["step"] for h in logged], y=[_r(h.get(key, 0.0)) for h in logged], mode="lines+markers",
+                            name=name, line={"color": color}, row=1, col=1)
+    probed = [h for h in history if "document_nonzeros" in h]
+    for key, name, color in (("document_nonzeros", "documents", COLORS["expansion"]), ("query_nonzeros", "queries", COLORS["win"])):
+        fig.add_scatter(x=[h["step"] for h in probed], y=[round(float(h[key]), 1) for h in probed], mode="lines+markers",
+                        name=f"non-zeros: {name}", line={"color": color, "dash": "dot"}, row=1, col=2)
+    fig.update_xaxes(title_text="training step (batch of 32 pairs)")
+    fig.update_yaxes(title_text="loss", row=1, col=1)
+    fig.update_yaxes(title_text="mean non-zero terms", row=1, col=2)
+    fig.update_layout(title=title or "Training, step by step", height=400, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def tradeoff_figure(measured: Mapping[str, Mapping], title: str = "") -> go.Figure:
+    """nDCG@10 against expected FLOPS per query-document pair, one labelled point per model (log x axis)."""
+    names = list(measured)
+    fig = go.Figure(go.Scatter(
+        x=[_r(measured[n]["flops"]) for n in names], y=[_r(measured[n]["nDCG@10"]) for n in names],
+        mode="markers+text", text=names, textposition="top center", marker={"size": 11, "color": COLORS["expansion"]},
+        customdata=[[round(float(measured[n]["doc_nonzeros"]), 1), round(float(measured[n]["query_nonzeros"]), 1),
+                     _r(measured[n]["index_mb"])] for n in names],
+        hovertemplate="%{text}<br>FLOPS %{x:.2f}, nDCG@10 %{y:.3f}<br>%{customdata[0]:.0f} terms per document, "
+                      "%{customdata[1]:.0f} per query<br>index %{customdata[2]:.2f} MB<extra></extra>",
+    ))
+    fig.update_layout(title=title or "Sparsity against quality", height=420,
+                      xaxis={"title": "expected multiplications per query-document pair (FLOPS, log scale)", "type": "log"},
+                      yaxis={"title": "nDCG@10"})
+    return fig

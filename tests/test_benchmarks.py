@@ -33,3 +33,14 @@ def test_encoding_benchmark_runs_on_a_few_documents():
 def test_search_benchmark_runs_on_the_mini_corpus():
     out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--local-queries", "3")
     assert out["benchmark"] == "search" and out["queries"] == 20
+
+
+def test_training_benchmark_measures_speed():
+    out = run("benchmarks/training.py", "--speed-only", "--no-epochs", "--steps", "2")
+    assert out["benchmark"] == "training" and set(out["pairs_per_second"]) == {"library path", "fast head"}
+
+
+def test_qdrant_scale_benchmark_runs_on_cranfield_alone(tmp_path):
+    out = run("benchmarks/qdrant_scale.py", "--sizes", "1400", "--queries", "5", "--save", str(tmp_path / "scale.json"))
+    assert out["benchmark"] == "qdrant_scale" and {r["engine"] for r in out["results"]} == {"edge", "local"}
+    assert (tmp_path / "scale.json").is_file()

@@ -1,0 +1,112 @@
+"""Inference-free SPLADE: documents through the MLM encoder, queries through a table of weights.
+
+A query's vector is one learned weight per vocabulary token that occurs in it, no model call: the
+query costs a tokenisation and a look-up, and the document side does all the expanding (Geng et
+al. 2024, OpenSearch's "doc-only" models; sentence-transformers' ``Router`` with a
+``SparseStaticEmbedding`` query route). The table starts from the documents' IDF and is trained
+with the document encoder (:func:`splade_helpers.training.train` with ``inference_free=True``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .sparse import SpladeEncoder
+from .validation import check_text, check_texts
+
+QUERY_FOLDER = "query_0_SparseStaticEmbedding"
+DOCUMENT_FOLDER = "document_0_MLMTransformer"
+
+
+def idf_weights(tokenizer, texts: Iterable[str]) -> torch.Tensor:
+    """``ln(1 + (N - df + 0.5) / (df + 0.5))`` per vocabulary token over ``texts`` (0 for tokens never seen)."""
+    texts = check_texts(texts)
+    df = np.zeros(len(tokenizer), dtype=np.float64)
+    for ids in tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]:
+        df[np.unique(ids)] += 1
+    n = len(texts)
+    idf = np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0)
+    return torch.tensor(idf, dtype=torch.float32)
+
+
+class InferenceFreeEncoder:
+    """An inference-free SPLADE model folder (as saved by sentence-transformers' ``Router``).
+
+    ``encode_documents`` runs the MLM document encoder (:class:`~splade_helpers.sparse.SpladeEncoder`);
+    ``encode_queries`` looks up each distinct token's weight, so it is the same whatever the model size.
+    """
+
+    def __init__(self, path: str | os.PathLike, **document_kwargs) -> None:
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer
+
+        folder = Path(path).expanduser()
+        query, document = folder / QUERY_FOLDER, folder / DOCUMENT_FOLDER
+        if not (query / "model.safetensors").is_file() or not (document / "config.json").is_file():
+            raise ValueError(f"{str(folder)!r} is not an inference-free SPLADE folder: it needs {QUERY_FOLDER}/ "
+                             f"and {DOCUMENT_FOLDER}/ (train one with train(..., TrainConfig(inference_free=True))).")
+        self.documents = SpladeEncoder(str(document), **document_kwargs)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(query))
+        self.weight = load_file(str(query / "model.safetensors"))["weight"].float().numpy()
+        if self.weight.shape[0] != self.documents.vocab_size:
+            raise ValueError(f"the query table has {self.weight.shape[0]} weights but the document encoder "
+                             f"{self.documents.vocab_size} terms; the folder is damaged.")
+        self.source, self.vocab, self.vocab_size = self.documents.source, self.documents.vocab, self.documents.vocab_size
+        self.cache = self.documents.cache
+
+    def __repr__(self) -> str:
+        return f"InferenceFreeEncoder(documents={self.documents!r}, query table of {self.vocab_size:,} weights)"
+
+    def encode_documents(self, texts: Iterable[str], **kwargs) -> sp.csr_matrix:
+        """Documents through the MLM encoder (see :meth:`SpladeEncoder.encode_documents`)."""
+        return self.documents.encode_documents(texts, **kwargs)
+
+    def encode_queries(self, texts: Iterable[str], **kwargs) -> sp.csr_matrix:
+        """Each query's distinct tokens with their table weights (no special tokens, no model call)."""
+        texts = check_texts(texts, "queries")
+        rows, cols, vals = [], [], []
+        limit = self.documents.query_max_length
+        for r, ids in enumerate(self.tokenizer(texts, add_special_tokens=False, truncation=True, max_length=limit)["input_ids"]):
+            ids = np.unique(np.asarray(ids, dtype=np.int64))
+            w = self.weight[ids]
+            keep = w != 0
+            rows += [r] * int(keep.sum())
+            cols += ids[keep].tolist()
+            vals += w[keep].tolist()
+        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), self.vocab_size))
+
+    def top_terms(self, vector, k: int = 20) -> list[tuple[str, float]]:
+        return self.documents.top_terms(vector, k)
+
+    def encode(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
+        """One text: a query through the table, a document through the MLM encoder."""
+        text = check_text(text)
+        if kind == "document":
+            return self.documents.encode(text, kind="document", top_k=top_k)
+        row = self.encode_queries([text])
+        return {"indices": row.indices.tolist(), "values": row.data.tolist(), "terms": self.top_terms(row, top_k),
+                "num_tokens": len(self.tokenizer(text, add_special_tokens=False)["input_ids"]), "truncated": False}
+
+
+def query_weight_stats(encoder: InferenceFreeEncoder) -> dict[str, float]:
+    """How the learned query table looks: non-zero weights and their range."""
+    w = encoder.weight
+    nz = w[w != 0]
+    return {"tokens": int(w.shape[0]), "non_zero": int(nz.size), "max": float(nz.max()) if nz.size else 0.0,
+            "min": float(nz.min()) if nz.size else 0.0, "negative": int((nz < 0).sum()),
+            "mean_abs": float(np.abs(nz).mean()) if nz.size else math.nan}
+
+
+def load_sparse_encoder(model: str | os.PathLike | None = None, **kwargs):
+    """A SPLADE encoder for any model: an inference-free folder gets :class:`InferenceFreeEncoder`, anything else
+    :class:`~splade_helpers.sparse.SpladeEncoder` (hub id, folder, or ``None`` for the default)."""
+    if model is not None and (Path(model).expanduser() / QUERY_FOLDER).is_dir():
+        return InferenceFreeEncoder(model, **kwargs)
+    return SpladeEncoder(model, **kwargs)

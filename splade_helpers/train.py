@@ -1,0 +1,87 @@
+"""Fine-tune a SPLADE model on a collection, on the CPU.
+
+    python -m splade_helpers.train --dataset cranfield|mini|BEIR_FOLDER --pairs titles|qrels --out FOLDER
+        [--lambda-d 3e-5] [--lambda-q 5e-5] [--epochs 1] [--max-length 128] [--learning-rate 5e-5]
+        [--batch-size 32] [--teacher hybrid|dense|bm25 --negatives 3] [--inference-free] [--seed 42]
+
+``titles``: the collection's own titles as queries for their documents (no judgment used).
+``qrels``: the judged queries of the tuning half (``split_queries(seed)``); report on the other half.
+``--teacher``: distil a stronger ranker's scores over hard negatives instead (SPLADE++'s recipe).
+Then evaluate it: ``python -m splade_helpers.evaluate --dataset ... --splade-model FOLDER``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .datasets import available_datasets, load_dataset
+from .training import PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores, title_pairs, train
+
+
+def check_output_folder(path: str) -> Path:
+    """A folder we can create and write, checked before any training starts."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {str(folder)!r} is a file; give a folder for the trained model.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "splade_helpers_training.json").is_file():
+        raise ValueError(f"--out {str(folder)!r} is not empty; give a new or empty folder.")
+    parent = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--out {str(folder)!r} cannot be written (permission denied in {str(parent)!r}); "
+                         f"choose a writable folder.")
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m splade_helpers.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
+    parser.add_argument("--pairs", choices=PAIR_KINDS, default="titles")
+    parser.add_argument("--out", required=True, help="folder for the trained model")
+    parser.add_argument("--base-model", default=None, help="hub id or folder (default: $SPLADE_MODEL or the bundled model)")
+    defaults = TrainConfig()
+    parser.add_argument("--lambda-d", type=float, default=defaults.lambda_d)
+    parser.add_argument("--lambda-q", type=float, default=defaults.lambda_q)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--max-length", type=int, default=defaults.max_length)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed, and the query split for --pairs qrels")
+    parser.add_argument("--teacher", choices=TEACHERS, default=None, help="distil this ranker's scores (hard negatives)")
+    parser.add_argument("--negatives", type=int, default=3, help="hard negatives per example, with --teacher")
+    parser.add_argument("--inference-free", action="store_true", help="queries as a learned weight per token")
+    args = parser.parse_args(argv)
+    try:
+        out = check_output_folder(args.out)
+        config = TrainConfig(lambda_d=args.lambda_d, lambda_q=args.lambda_q, epochs=args.epochs, max_length=args.max_length,
+                             learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
+                             inference_free=args.inference_free)
+        dataset = load_dataset(args.dataset)
+        if args.pairs == "titles":
+            pairs = title_pairs(dataset)
+        else:
+            from .tuning import split_queries
+
+            if len(dataset.judged_query_ids) < 2:
+                raise ValueError(f"{dataset.name!r} has {len(dataset.judged_query_ids)} judged queries; --pairs qrels "
+                                 f"needs a tuning half. Use --pairs titles.")
+            tune, _ = split_queries(dataset.judged_query_ids, seed=args.seed)
+            pairs = qrels_pairs(dataset, tune)
+        if args.teacher:
+            pairs = distillation_examples(dataset, pairs, teacher_scores(dataset, pairs.anchors, args.teacher),
+                                          negatives=args.negatives, seed=args.seed)
+        print(f"{dataset!r}: {len(pairs):,} training examples ({pairs.source}); training ...", flush=True)
+        model = train(pairs, config, base_model=args.base_model, out=out)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"trained in {model.seconds:.1f} s -> {model.path}")
+    print(f"evaluate it: python -m splade_helpers.evaluate --dataset {args.dataset} --splade-model {model.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,7 +19,7 @@ from .bm25 import BM25
 from .dense import DenseEncoder
 from .fusion import NORMALIZATIONS, RRF_K, rrf, top_k, weighted_sum
 from .sparse import SpladeEncoder
-from .validation import check_choice, check_int, check_number, check_texts, check_unique_ids, check_weights
+from .validation import check_choice, check_documents, check_int, check_number, check_texts, check_unique_ids, check_weights
 
 
 class Retriever:
@@ -35,12 +35,7 @@ class Retriever:
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> Retriever:
         """Index documents; ``doc_ids`` must be unique and as many as ``texts``."""
-        doc_ids = check_unique_ids(doc_ids, "document ids")
-        texts = check_texts(texts, "documents")
-        if len(doc_ids) != len(texts):
-            raise ValueError(f"{len(doc_ids)} document ids but {len(texts)} texts; pass one id per text.")
-        if not texts:
-            raise ValueError("cannot index an empty list of documents.")
+        doc_ids, texts = check_documents(doc_ids, texts)
         start = time.perf_counter()
         self._index(doc_ids, texts)
         self.encode_seconds += time.perf_counter() - start

@@ -166,6 +166,17 @@ def check_unique_ids(ids: Iterable[object], what: str = "document ids") -> list[
     return out
 
 
+def check_documents(doc_ids: object, texts: object) -> tuple[list[str], list[str]]:
+    """A non-empty collection: unique string ids and valid texts, one id per text."""
+    doc_ids = check_unique_ids(doc_ids, "document ids")
+    texts = check_texts(texts, "documents")
+    if len(doc_ids) != len(texts):
+        raise ValueError(f"{len(doc_ids)} document ids but {len(texts)} texts; pass one id per text.")
+    if not texts:
+        raise ValueError("cannot index an empty list of documents.")
+    return doc_ids, texts
+
+
 def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
     """``a`` and ``b`` pair up one to one."""
     if len(a) != len(b):

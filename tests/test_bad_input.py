@@ -4,7 +4,6 @@ One regression test per defect found by trying the package as a new user would, 
 test that throws generated bad values at every public entry point.
 """
 
-import json
 import os
 import shutil
 import subprocess

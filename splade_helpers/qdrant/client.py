@@ -20,7 +20,7 @@ from qdrant_client import QdrantClient, models
 
 from ..fusion import qdrant_rrf_k
 from ..validation import check_number
-from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint
+from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
 from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
 
 
@@ -157,26 +157,13 @@ class ClientStore(QdrantStore):
     def close(self) -> None:
         self.client.close()
 
-    def _scroll(self, fields: list[str]) -> list:
-        records, offset = [], None
-        while True:
-            page, offset = self.client.scroll(self.collection, limit=1000, offset=offset, with_payload=fields,
-                                              with_vectors=False)
-            records += page
-            if offset is None:
-                return records
-
-    def _scroll_ids(self) -> list[tuple[str, str]]:
-        return [(str(r.id), r.payload["doc_id"]) for r in self._scroll(["doc_id"])]
-
-    def _stored_texts(self) -> dict[str, str]:
-        return {r.payload["doc_id"]: r.payload.get("text") for r in self._scroll(["doc_id", "text"])}
+    def _page(self, offset, limit: int, payload, with_vectors: bool) -> tuple[list[StoredPoint], object]:
+        records, offset = self.client.scroll(self.collection, limit=limit, offset=offset, with_payload=payload,
+                                             with_vectors=with_vectors)
+        return [record_point(r) for r in records], offset
 
     def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
-        records = self.client.retrieve(self.collection, point_ids, with_payload=True, with_vectors=True)
-        return [StoredPoint(str(r.id), {n: (SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices")
-                                            else list(v)) for n, v in (r.vector or {}).items()}, dict(r.payload))
-                for r in records]
+        return [record_point(r) for r in self.client.retrieve(self.collection, point_ids, with_payload=True, with_vectors=True)]
 
     def schema(self) -> dict[str, dict]:
         params = self._collection().config.params
@@ -185,16 +172,6 @@ class ClientStore(QdrantStore):
         out.update({n: {"modifier": (v.modifier.value if v.modifier not in (None, models.Modifier.NONE) else None)}
                     for n, v in (params.sparse_vectors or {}).items()})
         return out
-
-    def _scroll_points(self) -> list[StoredPoint]:
-        records, offset = [], None
-        while True:
-            page, offset = self.client.scroll(self.collection, limit=500, offset=offset, with_payload=True, with_vectors=True)
-            records += [StoredPoint(str(r.id), {n: (SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices")
-                                                    else list(v)) for n, v in (r.vector or {}).items()}, dict(r.payload))
-                        for r in page]
-            if offset is None:
-                return records
 
     def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
         payload = ["doc_id"] if with_payload else False

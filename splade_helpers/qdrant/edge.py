@@ -26,7 +26,7 @@ import qdrant_edge as qe
 
 from ..fusion import qdrant_rrf_k
 from ..validation import check_bool
-from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint
+from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
 from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
 
 LAYOUT_FILE = "splade_helpers.json"  # our layout record, beside Qdrant Edge's edge_config.json
@@ -188,25 +188,13 @@ class EdgeStore(QdrantStore):
     def count(self) -> int:
         return int(self._ready().count(qe.CountRequest(exact=True))) if self._exists() else 0
 
-    def _scroll(self, payload: list[str]) -> list:
-        records, offset = [], None
-        while True:
-            page, offset = self._ready().scroll(qe.ScrollRequest(offset=offset, limit=1000, with_payload=payload,
-                                                                 with_vector=False))
-            records += page
-            if offset is None:
-                return records
-
-    def _scroll_ids(self) -> list[tuple[str, str]]:
-        return [(str(r.id), r.payload["doc_id"]) for r in self._scroll(["doc_id"])]
-
-    def _stored_texts(self) -> dict[str, str]:
-        return {r.payload["doc_id"]: r.payload.get("text") for r in self._scroll(["doc_id", "text"])}
+    def _page(self, offset, limit: int, payload, with_vectors: bool) -> tuple[list[StoredPoint], object]:
+        records, offset = self._ready().scroll(qe.ScrollRequest(offset=offset, limit=limit, with_payload=payload,
+                                                                with_vector=with_vectors))
+        return [record_point(r) for r in records], offset
 
     def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
-        records = self._ready().retrieve(point_ids, with_payload=True, with_vector=True)
-        return [StoredPoint(str(r.id), {n: _neutral(v) for n, v in (r.vector or {}).items()}, dict(r.payload))
-                for r in records]
+        return [record_point(r) for r in self._ready().retrieve(point_ids, with_payload=True, with_vector=True)]
 
     def schema(self) -> dict[str, dict]:
         """The named vectors from the engine's own record of the folder (``edge_config.json``)."""
@@ -215,16 +203,6 @@ class EdgeStore(QdrantStore):
         out = {n: {"size": v["size"], "distance": v["distance"]} for n, v in config.get("vectors", {}).items()}
         out.update({n: {"modifier": v.get("modifier")} for n, v in config.get("sparse_vectors", {}).items()})
         return out
-
-    def _scroll_points(self) -> list[StoredPoint]:
-        records, offset = [], None
-        while True:
-            page, offset = self._ready().scroll(qe.ScrollRequest(offset=offset, limit=500, with_payload=True,
-                                                                 with_vector=True))
-            records += [StoredPoint(str(r.id), {n: _neutral(v) for n, v in (r.vector or {}).items()}, dict(r.payload))
-                        for r in page]
-            if offset is None:
-                return records
 
     # --- queries ------------------------------------------------------------------------------------
 
@@ -262,8 +240,6 @@ def _explain(exc: Exception, folder: Path) -> Exception:
     return RuntimeError(f"Qdrant Edge could not open {str(folder)!r}: {text}")
 
 
-def _neutral(v) -> list[float] | SparseVec:
-    return SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices") else list(v)
 
 
 def _vector(v: list[float] | SparseVec):

@@ -109,6 +109,13 @@ class StoredPoint:
     payload: dict
 
 
+def record_point(record) -> StoredPoint:
+    """A record read back from either engine (``.id``, ``.vector``, ``.payload``) as a :class:`StoredPoint`."""
+    vectors = {n: SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices") else list(v)
+               for n, v in (record.vector or {}).items()}
+    return StoredPoint(str(record.id), vectors, dict(record.payload or {}))
+
+
 def plain(value: object, where: str = "payload") -> object:
     """Turn a payload into plain JSON types (numpy scalars and arrays included), or say what is wrong."""
     if value is None or isinstance(value, (bool, int, str)):

@@ -21,10 +21,10 @@ from ..bm25 import BM25Vectors
 from ..fusion import RRF_K, qdrant_rrf_k
 from ..sparse import progress_enabled
 from ..validation import (
+    check_documents,
     check_alpha,
     check_choice,
     check_int,
-    check_number,
     check_texts,
     check_unique_ids,
     check_weights,
@@ -32,7 +32,6 @@ from ..validation import (
 from .schema import (
     BM25_VECTOR,
     DENSE_VECTOR,
-    SPARSE_VECTORS,
     SPLADE_VECTOR,
     VECTOR_NAMES,
     Layout,
@@ -217,9 +216,28 @@ class QdrantStore:
     def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
         raise NotImplementedError
 
+    def _page(self, offset, limit: int, payload: bool | list[str], with_vectors: bool) -> tuple[list[StoredPoint], object]:
+        """One page of stored points from ``offset`` (engine-neutral), and the next offset (``None``: the end)."""
+        raise NotImplementedError
+
+    def _scroll_all(self, payload: bool | list[str], with_vectors: bool = False) -> list[StoredPoint]:
+        points, offset = [], None
+        while True:
+            page, offset = self._page(offset, 500 if with_vectors else 1000, payload, with_vectors)
+            points += page
+            if offset is None:
+                return points
+
     def _scroll_ids(self) -> list[tuple[str, str]]:
         """Every stored (point id, doc id)."""
-        raise NotImplementedError
+        return [(p.id, p.payload["doc_id"]) for p in self._scroll_all(["doc_id"])]
+
+    def _stored_texts(self) -> dict[str, str]:
+        return {p.payload["doc_id"]: p.payload.get("text") for p in self._scroll_all(["doc_id", "text"])}
+
+    def _scroll_points(self) -> list[StoredPoint]:
+        """Every stored point with its vectors and payload."""
+        return self._scroll_all(True, with_vectors=True)
 
     def count(self) -> int:
         """Points stored."""
@@ -289,12 +307,7 @@ class QdrantStore:
         stay searchable and count in BM25's IDF): that finishes an interrupted load of the same
         documents, or updates their texts.
         """
-        doc_ids = check_unique_ids(doc_ids, "document ids")
-        texts = check_texts(texts, "texts")
-        if len(doc_ids) != len(texts):
-            raise ValueError(f"{len(doc_ids)} document ids but {len(texts)} texts; pass one id per text.")
-        if not doc_ids:
-            raise ValueError("cannot index an empty list of documents.")
+        doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         if self.create(if_exists) is False:
             self._refresh_ids()
@@ -504,9 +517,6 @@ class QdrantStore:
         stored = self._stored_texts()
         return all(stored.get(d) == t for d, t in zip(doc_ids, texts))
 
-    def _stored_texts(self) -> dict[str, str]:
-        raise NotImplementedError
-
     def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
         raise NotImplementedError
 
@@ -524,10 +534,6 @@ class QdrantStore:
             raise ValueError(f"{len(unknown)} of these documents are not in {self.collection!r} (e.g. {unknown[:3]}).")
         got = {p.id: p for p in self._retrieve([point_id(d) for d in doc_ids])}
         return [got[point_id(d)] for d in doc_ids]
-
-    def _scroll_points(self) -> list[StoredPoint]:
-        """Every stored point with its vectors and payload."""
-        raise NotImplementedError
 
     def copy_to(self, other: QdrantStore, if_exists: str = "error", batch_size: int = 256) -> int:
         """Copy every point, vectors and payloads as stored, into ``other`` (e.g. from Qdrant Edge to a server).

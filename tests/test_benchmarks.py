@@ -38,6 +38,7 @@ def test_search_benchmark_runs_on_the_mini_corpus():
 def test_training_benchmark_measures_speed():
     out = run("benchmarks/training.py", "--speed-only", "--no-epochs", "--steps", "2")
     assert out["benchmark"] == "training" and set(out["pairs_per_second"]) == {"library path", "fast head"}
+    assert out["mini_train_s"] > 0  # the train command ran on mini, start to finish
 
 
 def test_qdrant_scale_benchmark_runs_on_cranfield_alone(tmp_path):

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import splade_helpers as sh
 from splade_helpers import training as T
 from splade_helpers.inference_free import InferenceFreeEncoder, load_sparse_encoder
 
+MINI_TRAIN_ARGS = ["--dataset", "mini", "--pairs", "titles", "--batch-size", "8", "--max-length", "64"]  # as benchmarks/training.py times it
 QUERIES = ["flutter of swept wings", "heat transfer in hypersonic flow", "buckling of cylinders", "boundary layer transition"]
 DOCS = ["Flutter tests of swept-wing models at transonic speeds in a wind tunnel.", "Measurements of heat transfer to a cone at Mach 7.",
         "Buckling of thin cylindrical shells under axial compression and external pressure.",
@@ -170,22 +170,19 @@ def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model
     (untitled / "corpus.jsonl").write_text('{"_id": "a", "text": "lift"}\n')
     (untitled / "queries.jsonl").write_text('{"_id": "q", "text": "lift"}\n')
     (untitled / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq\ta\t1\n")
-    start = time.perf_counter()
     assert main(["--dataset", str(untitled), "--out", str(tmp_path / "m1")]) == 2
     assert main(["--dataset", str(untitled), "--pairs", "qrels", "--out", str(tmp_path / "m2")]) == 2
     assert main(["--dataset", "mini", "--epochs", "0", "--out", str(tmp_path / "m3")]) == 2
-    assert time.perf_counter() - start < 30  # refused before any training
+    assert not any((tmp_path / m).exists() for m in ("m1", "m2", "m3"))  # refused before any training wrote a file
 
 
 @pytest.mark.slow
 def test_train_and_evaluate_commands_end_to_end(tmp_path):
+    # its speed (under a minute as a target) is measured by benchmarks/training.py, not asserted here
     env = {**os.environ, "TQDM_DISABLE": "1"}
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "splade_helpers.train", "--dataset", "mini", "--pairs", "titles",
-                           "--batch-size", "8", "--max-length", "64", "--out", str(tmp_path / "model")],
+    done = subprocess.run([sys.executable, "-m", "splade_helpers.train", *MINI_TRAIN_ARGS, "--out", str(tmp_path / "model")],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert time.perf_counter() - start < 60, "a train run on mini must take under a minute"
     shown = subprocess.run([sys.executable, "-m", "splade_helpers.evaluate", "--dataset", "mini", "--retrievers", "splade",
                             "--splade-model", str(tmp_path / "model")], capture_output=True, text=True, timeout=300, env=env)
     assert shown.returncode == 0 and "splade" in shown.stdout, shown.stderr[-2000:]

@@ -219,14 +219,7 @@ class SpladeEncoder:
         head: the same ``addmm`` per block.
         """
         decoder = self.model.get_output_embeddings()
-        handle = decoder.register_forward_pre_hook(_stop_with_input)  # run the model up to the last layer
-        try:
-            self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(mask))
-            raise RuntimeError("the MLM head's output layer was never called")  # pragma: no cover
-        except _HeadInput as got:
-            hidden = got.args[0]  # (texts, positions, hidden): the head's input
-        finally:
-            handle.remove()
+        hidden = head_input(self.model, input_ids, mask, token_type_ids=torch.zeros_like(mask))  # (texts, positions, hidden)
         tokens = hidden[mask.bool()]  # (real tokens, hidden), texts one after the other
         bounds = np.concatenate([[0], np.cumsum(mask.sum(dim=1).numpy())])
         dtype = HEAD_DTYPES[self.head_dtype]
@@ -236,12 +229,7 @@ class SpladeEncoder:
             if self._head is None:
                 self._head = (decoder.weight.detach().to(dtype), decoder.bias.detach().to(dtype))
             weight, bias = self._head
-        tokens = tokens.to(dtype)
-        pooled = torch.empty((input_ids.shape[0], self.vocab_size), dtype=dtype)
-        for v0 in range(0, self.vocab_size, HEAD_BLOCK):
-            block = torch.addmm(bias[v0 : v0 + HEAD_BLOCK], tokens, weight[v0 : v0 + HEAD_BLOCK].T)
-            for r in range(len(bounds) - 1):
-                pooled[r, v0 : v0 + HEAD_BLOCK] = block[bounds[r] : bounds[r + 1]].amax(dim=0)
+        pooled, _ = max_pooled_logits(tokens.to(dtype), bounds, weight, bias)
         return pooled.float()
 
     @torch.inference_mode()
@@ -282,6 +270,44 @@ class SpladeEncoder:
         indices = np.concatenate([nz for nz, _ in rows]) if rows else np.empty(0, np.int32)
         data = np.concatenate([v for _, v in rows]).astype(np.float32) if rows else np.empty(0, np.float32)
         return sp.csr_matrix((data, indices, indptr), shape=(len(texts), self.vocab_size))
+
+
+def head_input(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Run a masked-language model up to its last layer (hidden -> vocabulary), which is never computed: that layer's input."""
+    decoder = mlm.get_output_embeddings()
+    handle = decoder.register_forward_pre_hook(_stop_with_input)
+    try:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        mlm(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        raise RuntimeError("the MLM head's output layer was never called")  # pragma: no cover
+    except _HeadInput as got:
+        return got.args[0]
+    finally:
+        handle.remove()
+
+
+def max_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch.Tensor,
+                      winners: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``max`` over each text's rows of ``tokens @ weight.T + bias``, one block of the vocabulary at a time.
+
+    ``tokens`` holds the real (unpadded) positions of every text, one text after the other; text r owns
+    rows ``bounds[r]:bounds[r + 1]``. Each block is max-pooled at once, so the (tokens x vocabulary)
+    logits never exist in full. With ``winners``, also the row that won each (text, term) maximum.
+    """
+    texts, vocab = len(bounds) - 1, weight.shape[0]
+    pooled = torch.empty((texts, vocab), dtype=tokens.dtype)
+    won = torch.empty((texts, vocab), dtype=torch.long) if winners else None
+    for v0 in range(0, vocab, HEAD_BLOCK):
+        block = torch.addmm(bias[v0 : v0 + HEAD_BLOCK], tokens, weight[v0 : v0 + HEAD_BLOCK].T)
+        for r in range(texts):
+            rows = block[bounds[r] : bounds[r + 1]]
+            if won is None:
+                pooled[r, v0 : v0 + HEAD_BLOCK] = rows.amax(dim=0)
+            else:
+                pooled[r, v0 : v0 + HEAD_BLOCK], where = rows.max(dim=0)
+                won[r, v0 : v0 + HEAD_BLOCK] = where + bounds[r]
+    return pooled, won
 
 
 class _HeadInput(Exception):

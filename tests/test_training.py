@@ -138,7 +138,7 @@ def test_a_training_run_on_mini_gives_a_model_the_course_loads(mini, mini_model,
     assert after.shape == before.shape and abs(after - before).max() > 1e-3  # the weights did change
     rows = {r["retriever"]: r for r in sh.compare_retrievers(mini, ["splade"], splade_model=str(mini_model.path))}
     assert 0.3 < rows["splade"]["nDCG@10"] <= 1.0
-    monkeypatch.setattr(T, "_fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    monkeypatch.setattr(T.trainer, "_fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
     again = T.train(T.title_pairs(mini), mini_model.config, out=mini_model.path)
     assert again.path == mini_model.path and again.seconds == mini_model.seconds
 

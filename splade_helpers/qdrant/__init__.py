@@ -29,7 +29,8 @@ from .schema import (
     plain,
     point_id,
 )
-from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
+from .search import Fused, Match, MatchText, Nearest, Range
+from .store import QdrantStore
 
 __all__ = [
     "models", "ClientStore", "get_client", "local_client", "server_client", "EdgeStore", "FolderLockedError", "ENGINES",

@@ -21,7 +21,8 @@ from qdrant_client import QdrantClient, models
 from ..fusion import qdrant_rrf_k
 from ..validation import check_number
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
-from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
+from .search import Fused, Match, MatchText, Nearest, Range
+from .store import QdrantStore
 
 
 def get_client(location: str | os.PathLike | None = None, *, url: str | None = None, api_key: str | None = None,

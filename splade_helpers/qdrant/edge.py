@@ -27,7 +27,8 @@ import qdrant_edge as qe
 from ..fusion import qdrant_rrf_k
 from ..validation import check_bool
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
-from .store import Fused, Match, MatchText, Nearest, QdrantStore, Range
+from .search import Fused, Match, MatchText, Nearest, Range
+from .store import QdrantStore
 
 LAYOUT_FILE = "splade_helpers.json"  # our layout record, beside Qdrant Edge's edge_config.json
 EDGE_FILE = "edge_config.json"

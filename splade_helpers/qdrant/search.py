@@ -1,0 +1,255 @@
+"""Queries, engine-neutral: filter conditions, the requests an engine runs, and the query methods every store shares.
+
+:class:`Nearest` and :class:`Fused` describe a request in the course's terms (named vectors, RRF in the
+textbook convention); each engine translates them into its own object model. :class:`StoreQueries`
+turns texts and vectors into validated requests and engine answers into ``(doc_id, score)`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..fusion import RRF_K, qdrant_rrf_k
+from ..validation import check_alpha, check_choice, check_int, check_texts, check_weights
+from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, VECTOR_NAMES, SparseVec, check_dense, check_sparse, csr_row
+
+FUSIONS = ("rrf", "dbsf", "formula")
+MAX_LIMIT = 2**31 - 1  # engines count results in 32 bits
+
+
+@dataclass(frozen=True)
+class Match:
+    """Payload field ``key`` equals ``value`` (a str, int or bool)."""
+
+    key: str
+    value: str | int | bool
+
+
+@dataclass(frozen=True)
+class MatchText:
+    """Payload field ``key`` contains ``text`` (Qdrant's full-text match; a substring without a text index)."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Range:
+    """Payload field ``key`` is a number within ``[gte, lte]`` (either bound may be open: ``None``)."""
+
+    key: str
+    gte: float | None = None
+    lte: float | None = None
+
+
+Condition = Match | MatchText | Range
+
+
+def check_filter(conditions: object) -> tuple[Condition, ...]:
+    """``None`` or a list of conditions (all must hold) as a tuple; anything else is a ``TypeError``."""
+    if conditions is None:
+        return ()
+    if isinstance(conditions, (Match, MatchText, Range)):
+        conditions = [conditions]
+    if isinstance(conditions, (str, bytes)) or not isinstance(conditions, Iterable):
+        raise TypeError(f"filter={conditions!r} must be a list of Match / MatchText / Range conditions.")
+    out = tuple(conditions)
+    for c in out:
+        if not isinstance(c, (Match, MatchText, Range)):
+            raise TypeError(f"filter condition {c!r} is not a Match, MatchText or Range (from splade_helpers.qdrant).")
+        if isinstance(c, Range) and c.gte is None and c.lte is None:
+            raise ValueError(f"{c!r} has no bound; give gte, lte or both.")
+    return out
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The ``limit`` points closest to ``vector`` on the named vector ``using``."""
+
+    using: str
+    vector: list[float] | SparseVec
+    limit: int
+    filter: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fused:
+    """Prefetch each :class:`Nearest`, then fuse on the engine.
+
+    ``fusion``: ``rrf`` (``k`` in the textbook convention, see :mod:`splade_helpers.fusion`;
+    optional ``weights``), ``dbsf``, or ``formula``: the reference article's
+    ``alpha * cosine + (1 - alpha) * splade / (sum(q) + sum(d))`` with ``q_sum`` = sum(q) and the
+    stored ``splade_sum`` payload as sum(d).
+    """
+
+    prefetch: tuple[Nearest, ...]
+    fusion: str
+    limit: int
+    k: float = RRF_K
+    weights: tuple[float, ...] | None = None
+    alpha: float = 0.7
+    q_sum: float = 0.0
+    filter: tuple[Condition, ...] = field(default=())
+
+
+Hits = list[tuple[str, float]]  # (point id, score), best first
+
+
+class StoreQueries:
+    """Single, batched and hybrid queries over a store's collection (mixed into :class:`~.store.QdrantStore`).
+
+    Uses the store's encoders (``dense``, ``splade``, ``bm25``), its document ids (``doc_ids``,
+    ``_doc_of``, ``_refresh_ids``), ``_dense_dim`` and the engine primitive :meth:`_run`.
+    """
+
+    collection: str
+    doc_ids: list[str]
+    _doc_of: dict[str, str]
+
+    def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
+        """Run requests on the engine: per request, (point id, score, payload or None) best first."""
+        raise NotImplementedError
+
+    def query_vectors(self, queries: Sequence[str], kinds: Sequence[str] = VECTOR_NAMES) -> dict[str, list]:
+        """Per query, the vectors of each kind asked for: dense lists (``None`` for an empty query), sparse vectors."""
+        queries = check_texts(queries, "queries")
+        kinds = [check_choice(k, "kind", VECTOR_NAMES) for k in kinds]
+        out: dict[str, list] = {}
+        if DENSE_VECTOR in kinds:
+            dense = self.dense.encode(queries)
+            out[DENSE_VECTOR] = [dense[i].tolist() if dense[i].any() else None for i in range(len(queries))]
+        if SPLADE_VECTOR in kinds:
+            m = sp.csr_matrix(self.splade.encode_queries(queries))
+            out[SPLADE_VECTOR] = [SparseVec(*(a.tolist() for a in csr_row(m, i))) for i in range(len(queries))]
+        if BM25_VECTOR in kinds:
+            out[BM25_VECTOR] = [SparseVec(*(a.tolist() for a in self.bm25.query(q))) for q in queries]
+        return out
+
+    def _nearest(self, using: str, vector: object, limit: int, conditions: tuple[Condition, ...], dim: int) -> Nearest | None:
+        """A validated :class:`Nearest`, or ``None`` for an empty query (which matches nothing)."""
+        using = check_choice(using, "using", VECTOR_NAMES)
+        if vector is None:
+            return None
+        if using == DENSE_VECTOR:
+            if isinstance(vector, SparseVec):
+                raise TypeError("a 'dense' query must be a list of numbers, got a sparse vector.")
+            return Nearest(using, check_dense(vector, dim, "dense query vector"), limit, conditions)
+        if isinstance(vector, SparseVec):
+            vec = vector  # valid by construction
+        elif hasattr(vector, "indices") and hasattr(vector, "values"):
+            vec = check_sparse(vector.indices, vector.values, f"{using} query vector")
+        elif isinstance(vector, tuple) and len(vector) == 2:
+            vec = check_sparse(*vector, where=f"{using} query vector")
+        else:
+            raise TypeError(f"a {using!r} query must be a sparse vector (indices, values), got {type(vector).__name__}.")
+        return Nearest(using, vec, limit, conditions) if len(vec) else None
+
+    def _hits(self, rows: list[tuple[str, float, dict | None]]) -> Hits:
+        """(doc id, score) best first; equal scores in document order, as the in-memory retrievers rank them
+        (engines order ties as they meet them, Qdrant's RRF even differently from call to call)."""
+        out = []
+        for pid, score, payload in rows:
+            doc = self._doc_of.get(pid) or (payload or {}).get("doc_id")
+            if doc is None:
+                self._refresh_ids()
+                doc = self._doc_of.get(pid, pid)
+            out.append((doc, float(score)))
+        position = self._position()
+        return sorted(out, key=lambda h: (-h[1], position.get(h[0], len(position))))
+
+    def _position(self) -> dict[str, int]:
+        if getattr(self, "_positions_of", None) is not self.doc_ids:
+            self._positions = {d: i for i, d in enumerate(self.doc_ids)}
+            self._positions_of = self.doc_ids
+        return self._positions
+
+    def search(self, using: str, vector: object, limit: int = 10, filter: object = None) -> Hits:
+        """One named vector alone: ``(doc_id, score)`` best first; an empty query returns ``[]``."""
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
+        request = self._nearest(using, vector, limit, check_filter(filter), self._dense_dim())
+        if request is None:
+            return []
+        return self._hits(self._run([request], with_payload=not self._doc_of)[0])
+
+    def search_many(self, using: str, vectors: Sequence[object], limit: int = 10, filter: object = None) -> list[Hits]:
+        """:meth:`search` for many query vectors in one batch."""
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
+        conditions, dim = check_filter(filter), self._dense_dim()
+        requests = [self._nearest(using, v, limit, conditions, dim) for v in vectors]
+        todo = [r for r in requests if r is not None]
+        answers = iter(self._run(todo, with_payload=not self._doc_of) if todo else [])
+        return [self._hits(next(answers)) if r is not None else [] for r in requests]
+
+    def hybrid_search(
+        self,
+        queries: Mapping[str, object],
+        fusion: str = "rrf",
+        limit: int = 10,
+        prefetch_limit: int = 100,
+        k: float = RRF_K,
+        weights: Sequence[float] | None = None,
+        alpha: float = 0.7,
+        filter: object = None,
+    ) -> Hits:
+        """Server-side hybrid: one prefetch per named vector, fused by the engine.
+
+        Args:
+            queries: ``{"dense": [...], "splade": SparseVec, "bm25": SparseVec}`` (any subset; the
+                prefetches follow this mapping's order; an empty sparse query adds no prefetch).
+            fusion: ``"rrf"`` (``1 / (k + rank / w)``, ranks from 1, textbook ``k``: sent to Qdrant
+                as ``k + 1``), ``"dbsf"``, or ``"formula"``: the reference article's
+                ``alpha * cosine + (1 - alpha) * splade / (sum(q) + sum(d))`` (needs ``dense`` then
+                ``splade``).
+            weights: RRF only: one weight per prefetch (a weight divides the rank).
+        """
+        fusion = check_choice(fusion, "fusion", FUSIONS)
+        limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
+        prefetch_limit = check_int(prefetch_limit, "prefetch_limit", minimum=1, maximum=MAX_LIMIT)
+        qdrant_rrf_k(k)  # a whole number the engine can take
+        alpha = check_alpha(alpha)
+        if not isinstance(queries, Mapping) or not queries:
+            raise TypeError("queries must be a non-empty mapping such as {'dense': [...], 'splade': SparseVec}.")
+        if weights is not None:
+            if fusion != "rrf":
+                raise ValueError(f"weights apply to fusion='rrf' only, not {fusion!r}.")
+            weights = check_weights(weights, "weights", len(queries))
+        conditions, dim = check_filter(filter), self._dense_dim()
+        prefetch, kept = [], []
+        for i, (using, vector) in enumerate(queries.items()):
+            request = self._nearest(using, vector, prefetch_limit, conditions, dim)
+            if request is not None:
+                prefetch.append(request)
+                kept.append(i)
+        q_sum = 0.0
+        if fusion == "formula":
+            if list(queries)[:2] != [DENSE_VECTOR, SPLADE_VECTOR] or len(queries) != 2 or kept != [0, 1]:
+                raise ValueError("fusion='formula' needs non-empty 'dense' then 'splade' queries, in that order.")
+            q_sum = float(sum(prefetch[1].vector.values))
+        if not prefetch:
+            return []
+        w = tuple(weights[i] for i in kept) if weights is not None else None
+        request = Fused(tuple(prefetch), fusion, limit, k, w, alpha, q_sum, conditions)
+        return self._hits(self._run([request], with_payload=True)[0])
+
+    def score_matrix(self, using: str, queries: Sequence[str], doc_ids: Sequence[str] | None = None) -> np.ndarray:
+        """Scores of every document for every query, from the engine (0 where a document did not match).
+
+        Columns follow ``doc_ids`` (default: :attr:`doc_ids`), which must be the documents the
+        collection holds.
+        """
+        using = check_choice(using, "using", VECTOR_NAMES)
+        order = self.doc_ids if doc_ids is None else list(doc_ids)
+        if set(order) != set(self.doc_ids) or len(order) != len(self.doc_ids):
+            raise ValueError(f"collection {self.collection!r} holds {len(self.doc_ids):,} documents, which are not the "
+                             f"{len(order):,} asked for; load them first (store.index(doc_ids, texts)).")
+        column = {d: i for i, d in enumerate(order)}
+        vectors = self.query_vectors(queries, kinds=(using,))[using]
+        out = np.zeros((len(vectors), len(order)))
+        for row, hits in enumerate(self.search_many(using, vectors, limit=max(len(order), 1))):
+            for d, s in hits:
+                out[row, column[d]] = s
+        return out

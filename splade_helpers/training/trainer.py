@@ -1,0 +1,241 @@
+"""Training a SPLADE model through sentence-transformers' ``SparseEncoderTrainer`` on the CPU, cached on disk.
+
+:func:`train` runs the trainer with SPLADE's loss (:mod:`.objective` writes it out), seeded, with the
+max-first head of :mod:`.head`, and keeps the trained model in the cache folder under a key of
+everything that shapes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+from ..cache import cache_dir
+from ..models import resolve_model
+from ..validation import check_int, check_number
+from .head import fast_splade_head
+from .pairs import Pairs
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes a trained model (and its cache key).
+
+    Defaults: sentence-transformers' SPLADE example (lambda_d 3e-5, lambda_q 5e-5), one epoch,
+    batch 32, learning rate 5e-5, 128 tokens (Cranfield's median abstract is 175: most of each is kept).
+    ``inference_free``: queries become one learned weight per vocabulary token (initialised from the
+    documents' IDF); documents keep the MLM encoder.
+    """
+
+    lambda_d: float = 3e-5
+    lambda_q: float = 5e-5
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    max_length: int = 128
+    seed: int = 42
+    inference_free: bool = False
+    teacher_temperature: float = 0.05  # distillation only: softens the teacher's scores (0..1) against the student's dot products
+    max_steps: int = -1  # for tests: stop after this many optimiser steps
+
+    def __post_init__(self) -> None:
+        check_number(self.lambda_d, "lambda_d", minimum=0.0)
+        check_number(self.lambda_q, "lambda_q", minimum=0.0)
+        check_int(self.epochs, "epochs", minimum=1, maximum=100)
+        check_int(self.batch_size, "batch_size", minimum=2, hint="In-batch negatives need at least 2 pairs per batch.")
+        check_number(self.learning_rate, "learning_rate", above=0.0, maximum=1.0)
+        check_int(self.max_length, "max_length", minimum=8, maximum=512)
+        check_int(self.seed, "seed")
+        check_int(self.max_steps, "max_steps", minimum=-1)
+        check_number(self.teacher_temperature, "teacher_temperature", above=0.0)
+
+
+@dataclass
+class TrainedModel:
+    """A trained SPLADE model folder, and how it was made."""
+
+    path: Path
+    config: TrainConfig
+    pairs: str
+    base_model: str
+    seconds: float
+    history: list[dict] = field(default_factory=list)  # one entry per logged step: loss parts, nonzeros
+
+    def encoder(self, **kwargs):
+        """An encoder of the trained model: a SpladeEncoder, or an InferenceFreeEncoder."""
+        if self.config.inference_free:
+            from ..inference_free import InferenceFreeEncoder
+
+            return InferenceFreeEncoder(self.path, **kwargs)
+        from ..sparse import SpladeEncoder
+
+        return SpladeEncoder(str(self.path), **kwargs)
+
+
+def model_key(base: str, pairs: Pairs, config: TrainConfig) -> str:
+    """The cache key of a trained model: base model, training data and settings."""
+    payload = json.dumps({"base": base, "pairs": pairs.digest(), "config": asdict(config), "v": 3}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def train(
+    pairs: Pairs,
+    config: TrainConfig = TrainConfig(),
+    base_model: str | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    cache: bool = True,
+) -> TrainedModel:
+    """Fine-tune a SPLADE model on ``pairs`` with SPLADE's loss, through ``SparseEncoderTrainer`` on the CPU.
+
+    Args:
+        base_model: hub id or folder (default: ``$SPLADE_MODEL`` or the bundled splade-tiny).
+        out: where to put the trained folder; default the cache (``<cache>/models/<key>``), where a
+            finished model with the same key is loaded instead of trained again.
+    Returns:
+        the trained model; ``SpladeEncoder(model.path)`` (or ``model.encoder()``) loads it.
+    """
+    if not isinstance(pairs, Pairs):
+        raise TypeError(f"pairs must come from title_pairs or qrels_pairs, got {type(pairs).__name__}.")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}.")
+    source = resolve_model(base_model, "splade")
+    key = model_key(f"{source.name}:{source.fingerprint}", pairs, config)
+    target = Path(out).expanduser() if out is not None else cache_dir() / "models" / key
+    record = target / "splade_helpers_training.json"
+    if cache and record.is_file():
+        try:
+            meta = json.loads(record.read_text(encoding="utf-8"))
+            if meta.get("key") == key:
+                return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []))
+        except (OSError, ValueError, KeyError):
+            pass  # damaged: train again
+    if target.exists() and any(target.iterdir()) and not record.is_file():
+        raise ValueError(f"out={str(target)!r} exists and is not empty; choose a new or empty folder.")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=".train-", dir=parent)
+    except OSError as exc:
+        raise ValueError(f"out={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
+    try:
+        seconds, history = _fit(pairs, config, source.path, Path(probe), progress)
+        (Path(probe) / "splade_helpers_training.json").write_text(json.dumps(
+            {"key": key, "base_model": source.name, "pairs": pairs.source, "config": asdict(config),
+             "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(probe, target)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    return TrainedModel(target, config, pairs.source, source.name, seconds, history)
+
+
+def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: bool | None) -> tuple[float, list[dict]]:
+    import logging
+    import warnings
+
+    import datasets as hf_datasets
+    import transformers
+    from sentence_transformers.sparse_encoder import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
+    from sentence_transformers.sparse_encoder.losses import SparseMultipleNegativesRankingLoss, SpladeLoss
+
+    from ..sparse import progress_enabled
+
+    transformers.utils.logging.set_verbosity_error()
+    for name in ("sentence_transformers", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    hf_datasets.disable_progress_bars()
+    transformers.set_seed(config.seed)
+    model = _inference_free_model(base, pairs.positives) if config.inference_free else SparseEncoder(str(base), device="cpu")
+    model.max_seq_length = config.max_length
+    data = hf_datasets.Dataset.from_dict(pairs.columns())
+    if pairs.labels is not None:
+        from sentence_transformers.sparse_encoder.losses import SparseDistillKLDivLoss
+
+        ranking = SparseDistillKLDivLoss(model, temperature=2.0, teacher_temperature=config.teacher_temperature)
+    else:
+        ranking = SparseMultipleNegativesRankingLoss(model)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # SpladeLoss warns on the root logger that an inference-free model has no query regulariser
+    try:
+        loss = SpladeLoss(model, ranking, document_regularizer_weight=config.lambda_d,
+                          query_regularizer_weight=None if config.inference_free else config.lambda_q)
+    finally:
+        root.setLevel(level)
+    steps_per_epoch = max(len(pairs) // config.batch_size, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        args = SparseEncoderTrainingArguments(
+            output_dir=str(folder / "checkpoints"), num_train_epochs=config.epochs, max_steps=config.max_steps,
+            per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate, seed=config.seed,
+            data_seed=config.seed, warmup_steps=0.1, save_strategy="no", report_to="none", use_cpu=True,
+            logging_steps=max(steps_per_epoch // 10, 1), disable_tqdm=not progress_enabled(progress, len(pairs)),
+            dataloader_drop_last=True, batch_sampler="no_duplicates" if pairs.labels is None else "batch_sampler",
+            router_mapping=({"anchor": "query", **{c: "document" for c in data.column_names if c not in ("anchor", "label")}}
+                            if config.inference_free else {}),
+        )
+    history: list[dict] = []
+    class Trainer(SparseEncoderTrainer):
+        def add_model_card_callback(self, default_args_dict) -> None:
+            """No model card: its widget examples print progress bars and draw from Python's random generator."""
+
+    trainer = Trainer(model=model, args=args, train_dataset=data, loss=loss, callbacks=[_History(history, model, pairs)])
+    trainer.remove_callback(transformers.trainer_callback.PrinterCallback)  # the history keeps the logs
+    start = time.perf_counter()
+    with fast_splade_head(model):
+        trainer.train()
+    seconds = time.perf_counter() - start
+    model.save(str(folder))
+    shutil.rmtree(folder / "checkpoints", ignore_errors=True)
+    return seconds, history
+
+class _History(TrainerCallback):
+    """Keeps the logged loss parts and, at each log, the mean non-zeros of a fixed probe of anchors and documents."""
+
+    def __init__(self, history: list[dict], model, probe: Pairs) -> None:
+        self.history, self.model = history, model
+        self.anchors, self.documents = probe.anchors[:16], probe.positives[:16]
+
+    def _nonzeros(self) -> dict[str, float]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                q = self.model.encode_query(self.anchors, convert_to_tensor=True).to_dense()
+                d = self.model.encode_document(self.documents, convert_to_tensor=True).to_dense()
+        finally:
+            self.model.train(was_training)
+        return {"query_nonzeros": float((q > 0).sum(dim=1).float().mean()), "document_nonzeros": float((d > 0).sum(dim=1).float().mean())}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.history.append({"step": 0, **self._nonzeros()})
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            entry = {"step": state.global_step, **{k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}}
+            self.history.append({**entry, **self._nonzeros()})
+
+
+def _inference_free_model(base: Path, documents: Sequence[str]):
+    """An inference-free SPLADE: one weight per vocabulary token for queries (from the documents' IDF), the MLM for documents."""
+    from sentence_transformers.sparse_encoder import SparseEncoder
+    from sentence_transformers.sparse_encoder.modules import MLMTransformer, Router, SparseStaticEmbedding, SpladePooling
+
+    from ..inference_free import idf_weights
+
+    mlm = MLMTransformer(str(base), _from_auto_load=True)
+    query = SparseStaticEmbedding(tokenizer=mlm.tokenizer, weight=idf_weights(mlm.tokenizer, documents), frozen=False)
+    router = Router.for_query_document(query_modules=[query], document_modules=[mlm, SpladePooling("max")])
+    return SparseEncoder(modules=[router], similarity_fn_name="dot", device="cpu")

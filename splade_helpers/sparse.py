@@ -34,6 +34,7 @@ from .validation import check_bool, check_choice, check_int, check_optional_int,
 ENCODING_VERSION = "splade-max-v1"  # bump when the encoding changes, to invalidate caches
 MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
 HEAD_BLOCK = 2048  # vocabulary entries per block of the MLM head's last matrix product
+HEAD_TILE_ROWS = 512  # token rows per block: 512 x 2048 float32 logits (4 MB) stay in the CPU's cache
 HEAD_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -215,8 +216,8 @@ class SpladeEncoder:
 
         The MLM head's last layer (hidden -> vocabulary) is run on real tokens only (no padding),
         one block of the vocabulary at a time, and each block is max-pooled per text right away, so
-        the (tokens x vocabulary) logits never exist in full. The numbers are those of the full
-        head: the same ``addmm`` per block.
+        the (tokens x vocabulary) logits never exist in full (:func:`max_pooled_logits`). The numbers
+        are those of the full head: the same dot products.
         """
         decoder = self.model.get_output_embeddings()
         hidden = head_input(self.model, input_ids, mask, token_type_ids=torch.zeros_like(mask))  # (texts, positions, hidden)
@@ -229,8 +230,7 @@ class SpladeEncoder:
             if self._head is None:
                 self._head = (decoder.weight.detach().to(dtype), decoder.bias.detach().to(dtype))
             weight, bias = self._head
-        pooled, _ = max_pooled_logits(tokens.to(dtype), bounds, weight, bias)
-        return pooled.float()
+        return max_pooled_logits(tokens.to(dtype), bounds, weight, bias).float()
 
     @torch.inference_mode()
     def _encode(
@@ -287,27 +287,29 @@ def head_input(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: to
         handle.remove()
 
 
-def max_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch.Tensor,
-                      winners: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``max`` over each text's rows of ``tokens @ weight.T + bias``, one block of the vocabulary at a time.
+def max_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``max`` over each text's rows of ``tokens @ weight.T + bias``: a (texts x vocabulary) matrix.
 
     ``tokens`` holds the real (unpadded) positions of every text, one text after the other; text r owns
-    rows ``bounds[r]:bounds[r + 1]``. Each block is max-pooled at once, so the (tokens x vocabulary)
-    logits never exist in full. With ``winners``, also the row that won each (text, term) maximum.
+    rows ``bounds[r]:bounds[r + 1]``. The product runs a block of the vocabulary and a tile of whole
+    texts (about ``HEAD_TILE_ROWS`` rows) at a time, and each block is max-pooled at once: the
+    (tokens x vocabulary) logits never exist in full, and each block (4 MB) is pooled while it is
+    still in the CPU's cache. Every logit is the same dot product as in one big ``addmm`` (tested).
     """
     texts, vocab = len(bounds) - 1, weight.shape[0]
     pooled = torch.empty((texts, vocab), dtype=tokens.dtype)
-    won = torch.empty((texts, vocab), dtype=torch.long) if winners else None
+    tiles, first = [], 0
+    for r in range(1, texts + 1):
+        if bounds[r] - bounds[first] >= HEAD_TILE_ROWS or r == texts:
+            tiles.append((first, r))
+            first = r
     for v0 in range(0, vocab, HEAD_BLOCK):
-        block = torch.addmm(bias[v0 : v0 + HEAD_BLOCK], tokens, weight[v0 : v0 + HEAD_BLOCK].T)
-        for r in range(texts):
-            rows = block[bounds[r] : bounds[r + 1]]
-            if won is None:
-                pooled[r, v0 : v0 + HEAD_BLOCK] = rows.amax(dim=0)
-            else:
-                pooled[r, v0 : v0 + HEAD_BLOCK], where = rows.max(dim=0)
-                won[r, v0 : v0 + HEAD_BLOCK] = where + bounds[r]
-    return pooled, won
+        w, b = weight[v0 : v0 + HEAD_BLOCK].T, bias[v0 : v0 + HEAD_BLOCK]
+        for a, z in tiles:
+            block = torch.addmm(b, tokens[bounds[a] : bounds[z]], w)
+            for r in range(a, z):
+                pooled[r, v0 : v0 + HEAD_BLOCK] = block[bounds[r] - bounds[a] : bounds[r + 1] - bounds[a]].amax(dim=0)
+    return pooled
 
 
 class _HeadInput(Exception):

@@ -23,6 +23,19 @@ def test_batch_encoding_equals_sentence_transformers_sparse_encoder(splade, cran
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
+def test_blockwise_max_pooling_is_exactly_the_full_product_s_max():
+    from splade_helpers.sparse import HEAD_TILE_ROWS, max_pooled_logits
+
+    g = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(5000, 128, generator=g), torch.randn(5000, generator=g)
+    lengths = [3, HEAD_TILE_ROWS + 7, 1, 200, 400, 90]  # a text longer than a tile; tiles that end mid-way
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    tokens = torch.randn(int(bounds[-1]), 128, generator=g)
+    full = torch.addmm(bias, tokens, weight.T)  # the (tokens x vocabulary) logits, in one product
+    expected = torch.stack([full[bounds[r] : bounds[r + 1]].amax(dim=0) for r in range(len(lengths))])
+    assert torch.equal(max_pooled_logits(tokens, bounds, weight, bias), expected)
+
+
 def test_max_before_activation_equals_the_seed_formula(splade):
     text = "experimental investigation of the aerodynamics of a wing in a slipstream"
     row = splade.encode_batch([text], cache=False).toarray()[0]

@@ -90,6 +90,23 @@ def test_the_fast_head_gives_the_library_s_vectors_and_gradients():
         assert float((g - fast_grad[name]).abs().max()) <= 1e-6 + 1e-4 * float(g.abs().max()), name
 
 
+def test_the_winning_rows_are_those_torch_max_picks():
+    from splade_helpers.training.head import winning_rows
+
+    g = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(3000, 64, generator=g), torch.randn(3000, generator=g)
+    bounds = [0, 5, 6, 300, 420]
+    tokens = torch.randn(bounds[-1], 64, generator=g)
+    tokens[7] = tokens[8] = 10 * weight[5]  # rows 7 and 8 of text 2 tie for term 5: the first one wins
+    text = torch.tensor([0, 0, 1, 2, 2, 3, 3, 2])
+    term = torch.tensor([0, 2999, 17, 5, 5, 1000, 2, 2998])
+    full = torch.addmm(bias, tokens, weight.T)
+    expected = torch.tensor([int(full[bounds[r] : bounds[r + 1]].max(dim=0).indices[v]) + bounds[r]
+                             for r, v in zip(text.tolist(), term.tolist())])
+    assert expected[3] == expected[4] == 7
+    assert torch.equal(winning_rows(tokens, bounds, weight, bias, text, term), expected)
+
+
 def test_pairs_never_touch_test_queries_and_say_what_is_missing(mini, cranfield):
     titles = T.title_pairs(cranfield)
     assert len(titles) == 1398 and titles.anchors[0].startswith("experimental investigation of the aerodynamics")

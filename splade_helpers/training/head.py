@@ -11,30 +11,44 @@ class PooledHead(torch.autograd.Function):
     """``max`` over each text's positions of ``tokens @ weight.T + bias``: a (texts x vocabulary) matrix.
 
     ``tokens`` holds the real (unpadded) positions of every text, one text after the other; ``lengths``
-    says how many belong to each. Forward: the logits are computed a block of the vocabulary at a time
-    and max-pooled at once, so the (tokens x vocabulary) matrix never exists (at batch 32 and 128
-    tokens it would be 500 MB). Backward: the max sends each text's gradient to the one position that
-    won it, exactly as autograd does for ``torch.max``; only the (text, term) pairs with a non-zero
-    gradient are touched (log1p(relu) zeroes the others), so the backward pass costs a few thousand
-    row updates instead of a matrix product over the whole vocabulary.
+    says how many belong to each. Forward: :func:`~splade_helpers.sparse.max_pooled_logits`, so the
+    (tokens x vocabulary) matrix never exists (at batch 32 and 128 tokens it would be 500 MB).
+    Backward: the max sends each text's gradient to the one position that won it, exactly as autograd
+    does for ``torch.max``. Only the (text, term) pairs with a non-zero gradient need that position
+    (log1p(relu) zeroes the others: about 1 % of them), so it is found then, for those pairs only, and
+    the backward pass costs a few thousand row updates instead of a product over the whole vocabulary.
     """
 
     @staticmethod
     def forward(ctx, tokens: torch.Tensor, lengths: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        bounds = [0, *torch.cumsum(lengths, 0).tolist()]
-        pooled, winner = max_pooled_logits(tokens, bounds, weight, bias, winners=True)
-        ctx.save_for_backward(tokens, weight, winner)
-        return pooled
+        ctx.bounds = [0, *torch.cumsum(lengths, 0).tolist()]
+        ctx.save_for_backward(tokens, weight, bias)
+        return max_pooled_logits(tokens, ctx.bounds, weight, bias)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        tokens, weight, winner = ctx.saved_tensors
+        tokens, weight, bias = ctx.saved_tensors
         text, term = torch.nonzero(grad, as_tuple=True)
-        values, rows = grad[text, term], winner[text, term]
+        values, rows = grad[text, term], winning_rows(tokens, ctx.bounds, weight, bias, text, term)
         grad_tokens = torch.zeros_like(tokens).index_add_(0, rows, values[:, None] * weight[term])
         grad_weight = torch.zeros_like(weight).index_add_(0, term, values[:, None] * tokens[rows])
         grad_bias = torch.zeros(weight.shape[0], dtype=grad.dtype).index_add_(0, term, values)
         return grad_tokens, None, grad_weight, grad_bias
+
+
+def winning_rows(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch.Tensor,
+                 text: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
+    """For each (text, term) pair, the row of ``tokens`` whose logit is that text's maximum for that term.
+
+    The logits of those terms only are recomputed over the text's rows (the same dot products as the
+    forward pass); ties go to the first row, as in ``torch.max``.
+    """
+    rows = torch.empty_like(text)
+    for r in torch.unique(text).tolist():
+        at = (text == r).nonzero(as_tuple=True)[0]
+        logits = torch.addmm(bias[term[at]], tokens[bounds[r] : bounds[r + 1]], weight[term[at]].T)
+        rows[at] = logits.argmax(dim=0) + bounds[r]
+    return rows
 
 
 def splade_forward(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,

@@ -6,8 +6,8 @@ attention mask). ``log1p(relu(x))`` is monotone non-decreasing, so taking the ma
 first and applying the activation to a (batch x vocab) matrix gives the same vector while
 doing the element-wise work on L times fewer numbers; :meth:`SpladeEncoder.encode_batch` does that.
 It also runs the MLM head's last layer (hidden -> 30,522 logits, the dominant cost) on real tokens
-only, a block of the vocabulary at a time, max-pooling each block at once: the same numbers (the
-same ``addmm``), without padding work or a (tokens x vocabulary) tensor in memory.
+only, a block of the vocabulary and a tile of texts at a time, max-pooling each block at once: the
+same numbers (the same dot products), without padding work or a (tokens x vocabulary) tensor in memory.
 
 Behaviour on edge cases (tested):
 

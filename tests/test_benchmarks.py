@@ -45,3 +45,26 @@ def test_qdrant_scale_benchmark_runs_on_cranfield_alone(tmp_path):
     out = run("benchmarks/qdrant_scale.py", "--sizes", "1400", "--queries", "5", "--save", str(tmp_path / "scale.json"))
     assert out["benchmark"] == "qdrant_scale" and {r["engine"] for r in out["results"]} == {"edge", "local"}
     assert (tmp_path / "scale.json").is_file()
+
+
+def test_readme_training_table_is_the_stored_benchmark_s():
+    """Each row of the README's training results table is a row of benchmarks/results/training.json, as rounded there."""
+    stored = json.loads((ROOT / "benchmarks" / "results" / "training.json").read_text())["results"]
+
+    def cells(r: dict) -> tuple:
+        c = r["vs_bundled"]
+        diff = "" if c is None else f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+        return (f"{r['ndcg']:.3f}", diff.replace("-", "−"), f"{r['doc_nonzeros']:.0f} / {r['query_nonzeros']:.0f}",
+                f"{r['flops']:.1f}", f"{r['train_s']:.0f}")
+
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = lines.index("| training | nDCG@10 | vs bundled [95 % paired-bootstrap CI] | doc / query non-zeros | FLOPS | train s |")
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(tuple(c.strip().strip("*") for c in line.strip("|").split("|"))[1:])
+    assert len(rows) == 8
+    known = {cells(r) for r in stored}
+    for row in rows:
+        assert row in known, f"README row {row} is not in benchmarks/results/training.json: copy the stored figures"

@@ -12,7 +12,8 @@ class PooledHead(torch.autograd.Function):
 
     ``tokens`` holds the real (unpadded) positions of every text, one text after the other; ``lengths``
     says how many belong to each. Forward: :func:`~splade_helpers.sparse.max_pooled_logits`, so the
-    (tokens x vocabulary) matrix never exists (at batch 32 and 128 tokens it would be 500 MB).
+    (tokens x vocabulary) matrix never exists (at batch 32 and 128 tokens it would be 500 MB); maxima at or
+    below zero may come back as 0 (``positive_only``): ReLU follows, so the vectors and gradients are the same.
     Backward: the max sends each text's gradient to the one position that won it, exactly as autograd
     does for ``torch.max``. Only the (text, term) pairs with a non-zero gradient need that position
     (log1p(relu) zeroes the others: about 1 % of them), so it is found then, for those pairs only, and
@@ -23,7 +24,7 @@ class PooledHead(torch.autograd.Function):
     def forward(ctx, tokens: torch.Tensor, lengths: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.bounds = [0, *torch.cumsum(lengths, 0).tolist()]
         ctx.save_for_backward(tokens, weight, bias)
-        return max_pooled_logits(tokens, ctx.bounds, weight, bias)
+        return max_pooled_logits(tokens, ctx.bounds, weight, bias, positive_only=True)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

@@ -336,9 +336,9 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
                             tiles: list[tuple[int, int]]) -> torch.Tensor | None:
     """The maxima above zero exactly, 0 elsewhere; ``None`` if an input is not finite (then nothing can be skipped).
 
-    Per tile, a bfloat16 product (2-3x faster than float32 on CPUs with bfloat16 instructions) gives each
-    text's maximum logit of every term up to ``HEAD_SLACK * max|h| * |w|``; a term whose maximum plus that
-    bound stays at or below zero cannot be positive in float32 either. The few hundred remaining terms of the
+    Per tile, a bfloat16 product (2-3x faster than float32 on CPUs with bfloat16 instructions) gives the
+    tile's maximum logit of every term up to ``HEAD_SLACK * max|h| * |w|``; a term whose maximum plus that
+    bound stays at or below zero cannot be positive in float32 for any text of the tile. The few hundred remaining terms of the
     tile are computed in float32, in a product of ``HEAD_MIN_ROWS`` rows or more and a multiple of 64 terms:
     shapes for which this CPU's matrix product gives each dot product the same bits as the full product
     (tested; very small products take other code paths, so small tiles run the full product).
@@ -355,13 +355,10 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
         if len(rows) < HEAD_MIN_ROWS:
             pooled[a:z] = max_pooled_logits(rows, [b - bounds[a] for b in bounds[a : z + 1]], weight, bias)
             continue
-        low_rows, upper = rows.to(torch.bfloat16), torch.empty((z - a, vocab))
-        for v0 in range(0, vocab, HEAD_BLOCK):
-            block = torch.mm(low_rows, low_weight[v0 : v0 + HEAD_BLOCK].T)
-            for r in range(a, z):
-                upper[r - a, v0 : v0 + HEAD_BLOCK] = block[bounds[r] - bounds[a] : bounds[r + 1] - bounds[a]].amax(dim=0)
-        longest = torch.stack([reach[bounds[r] : bounds[r + 1]].amax() for r in range(a, z)])
-        maybe = (upper + bias + longest[:, None] * slack > 0).any(dim=0)
+        low_rows, upper = rows.to(torch.bfloat16), torch.empty(vocab)
+        for v0 in range(0, vocab, HEAD_BLOCK):  # the tile's maximum: a bound for each of its texts
+            upper[v0 : v0 + HEAD_BLOCK] = torch.mm(low_rows, low_weight[v0 : v0 + HEAD_BLOCK].T).amax(dim=0)
+        maybe = upper + bias + reach[bounds[a] : bounds[z]].amax() * slack > 0
         terms = torch.nonzero(maybe, as_tuple=True)[0]
         pad = -len(terms) % 64 or (64 if len(terms) == 0 else 0)  # padded with terms proven non-positive here
         terms = torch.cat([terms, torch.nonzero(~maybe, as_tuple=True)[0][:pad]])

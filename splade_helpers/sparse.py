@@ -304,8 +304,8 @@ def max_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: 
     (tokens x vocabulary) logits never exist in full, and each block (4 MB) is pooled while it is
     still in the CPU's cache. Every logit is the same dot product as in one big ``addmm`` (tested).
 
-    ``positive_only``: every maximum above zero is the same float32 number (bit for bit, tested); the others may be
-    0 instead of their value (all that SPLADE needs: ReLU follows). See :func:`_positive_pooled_logits`.
+    ``positive_only``: every maximum above zero is the same float32 number (bit for bit, tested); the others
+    may be 0 instead of their value (all that SPLADE needs: ReLU follows). See :func:`_positive_pooled_logits`.
     """
     tiles = _tiles(bounds, len(bounds) - 1)
     if positive_only and tokens.dtype == torch.float32 and len(tokens) >= HEAD_MIN_ROWS and _bfloat16_pays():
@@ -338,8 +338,8 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
 
     Per tile, a bfloat16 product (2-3x faster than float32 on CPUs with bfloat16 instructions) gives the
     tile's maximum logit of every term up to ``HEAD_SLACK * max|h| * |w|``; a term whose maximum plus that
-    bound stays at or below zero cannot be positive in float32 for any text of the tile. The few hundred remaining terms of the
-    tile are computed in float32, in a product of ``HEAD_MIN_ROWS`` rows or more and a multiple of 64 terms:
+    bound stays at or below zero cannot be positive in float32 for any text of the tile. The remaining terms
+    (a few percent of the vocabulary) are computed in float32, in a product of ``HEAD_MIN_ROWS`` rows or more and a multiple of 64 terms:
     shapes for which this CPU's matrix product gives each dot product the same bits as the full product
     (tested; very small products take other code paths, so small tiles run the full product).
     """

@@ -24,7 +24,7 @@ def test_batch_encoding_equals_sentence_transformers_sparse_encoder(splade, cran
 
 
 def test_blockwise_max_pooling_is_exactly_the_full_product_s_max():
-    from splade_helpers.sparse import HEAD_TILE_ROWS, max_pooled_logits
+    from splade_helpers.mlm_head import HEAD_TILE_ROWS, max_pooled_logits
 
     g = torch.Generator().manual_seed(0)
     weight, bias = torch.randn(5000, 128, generator=g), torch.randn(5000, generator=g)
@@ -38,35 +38,35 @@ def test_blockwise_max_pooling_is_exactly_the_full_product_s_max():
 
 @pytest.mark.parametrize("lengths", [[3, 600, 1, 200, 9], [9], [40] * 30 + [9]])  # long, short and query-like tiles
 def test_positive_maxima_skip_nothing_and_are_the_full_product_s_bits(monkeypatch, lengths):
-    from splade_helpers import sparse
+    from splade_helpers import mlm_head
 
-    monkeypatch.setattr(sparse, "_BFLOAT16_PAYS", [True])  # the filtered path, whatever this CPU's speed
+    monkeypatch.setattr(mlm_head, "_bfloat16_pays", lambda: True)  # the filtered path, whatever this CPU's speed
     g = torch.Generator().manual_seed(1)
     weight, bias = 0.1 * torch.randn(5000, 128, generator=g), torch.full((5000,), -4.0)
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     tokens = torch.randn(int(bounds[-1]), 128, generator=g)
     bias[:50] = -torch.addmm(torch.zeros(50), tokens, weight[:50].T).amax(dim=0)  # maxima at 0: the bound's edge
-    full = sparse.max_pooled_logits(tokens, bounds, weight, bias)
-    fast = sparse.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
+    full = mlm_head.max_pooled_logits(tokens, bounds, weight, bias)
+    fast = mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
     positive = full > 0
     assert 0 < positive.sum() < 0.05 * positive.numel()  # few positives, as in SPLADE: most terms are skipped
     assert torch.equal(fast[positive], full[positive])
     assert torch.all(fast[~positive] <= 0)
     tokens[2, 5] = float("nan")  # nothing can be bounded: the full product, NaN and all
-    assert torch.equal(sparse.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True).isnan(),
-                       sparse.max_pooled_logits(tokens, bounds, weight, bias).isnan())
+    assert torch.equal(mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True).isnan(),
+                       mlm_head.max_pooled_logits(tokens, bounds, weight, bias).isnan())
 
 
 @pytest.mark.parametrize("seed", [2, 3])
 def test_positive_maxima_of_a_short_text_alone_have_the_full_product_s_bits(monkeypatch, seed):
-    from splade_helpers import sparse
+    from splade_helpers import mlm_head
 
-    monkeypatch.setattr(sparse, "_BFLOAT16_PAYS", [True])
+    monkeypatch.setattr(mlm_head, "_bfloat16_pays", lambda: True)
     g = torch.Generator().manual_seed(seed)  # these seeds make a product of a few rows and terms differ in its last bits
     weight, bias = 0.1 * torch.randn(5000, 128, generator=g), torch.full((5000,), -4.0)
     tokens, bounds = torch.randn(5, 128, generator=g), [0, 5]  # a 5-token query, encoded alone
-    full = sparse.max_pooled_logits(tokens, bounds, weight, bias)
-    fast = sparse.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
+    full = mlm_head.max_pooled_logits(tokens, bounds, weight, bias)
+    fast = mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
     assert torch.equal(fast[full > 0], full[full > 0]) and (full > 0).sum() > 0
 
 

@@ -9,8 +9,8 @@ Same model, same thread count, the three encoders interleaved in every round, me
 - package with ``head_dtype="bfloat16"`` (the optional reduced-precision head).
 It also times a plain fp32 (and bf16) matmul of the MLM head's shape ((tokens x hidden) @ (hidden x
 vocab)) and reports effective GFLOPS: the full head's FLOPs over the whole encoding time (the float32
-head computes only the terms a bfloat16 product cannot rule out, so it can beat a plain matmul of that
-shape). ``--quality`` adds Cranfield nDCG@10 of SPLADE with the float32
+head computes only the terms an exact int8 product with an error bound cannot rule out, so it can beat a
+plain matmul of that shape). ``--quality`` adds Cranfield nDCG@10 of SPLADE with the float32
 and the bfloat16 head (all 1,400 documents, encodings cached). Prints a table, then one JSON line.
 """
 

@@ -40,7 +40,7 @@ def test_blockwise_max_pooling_is_exactly_the_full_product_s_max():
 def test_positive_maxima_skip_nothing_and_are_the_full_product_s_bits(monkeypatch, lengths):
     from splade_helpers import mlm_head
 
-    monkeypatch.setattr(mlm_head, "_bfloat16_pays", lambda: True)  # the filtered path, whatever this CPU's speed
+    monkeypatch.setattr(mlm_head, "_int8_pays", lambda: True)  # the filtered path, whatever this CPU's speed
     g = torch.Generator().manual_seed(1)
     weight, bias = 0.1 * torch.randn(5000, 128, generator=g), torch.full((5000,), -4.0)
     bounds = np.concatenate([[0], np.cumsum(lengths)])
@@ -61,13 +61,38 @@ def test_positive_maxima_skip_nothing_and_are_the_full_product_s_bits(monkeypatc
 def test_positive_maxima_of_a_short_text_alone_have_the_full_product_s_bits(monkeypatch, seed):
     from splade_helpers import mlm_head
 
-    monkeypatch.setattr(mlm_head, "_bfloat16_pays", lambda: True)
+    monkeypatch.setattr(mlm_head, "_int8_pays", lambda: True)
     g = torch.Generator().manual_seed(seed)  # these seeds make a product of a few rows and terms differ in its last bits
     weight, bias = 0.1 * torch.randn(5000, 128, generator=g), torch.full((5000,), -4.0)
     tokens, bounds = torch.randn(5, 128, generator=g), [0, 5]  # a 5-token query, encoded alone
     full = mlm_head.max_pooled_logits(tokens, bounds, weight, bias)
     fast = mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
     assert torch.equal(fast[full > 0], full[full > 0]) and (full > 0).sum() > 0
+
+
+def test_int8_filter_never_reuses_a_weight_changed_in_place(monkeypatch):
+    from splade_helpers import mlm_head
+
+    monkeypatch.setattr(mlm_head, "_int8_pays", lambda: True)
+    g = torch.Generator().manual_seed(4)
+    weight, bias = 0.1 * torch.randn(3000, 128, generator=g), torch.full((3000,), -4.0)
+    tokens, bounds = torch.randn(300, 128, generator=g), [0, 100, 300]
+    for step in range(3):  # as in training: the same tensor, changed between calls
+        full = mlm_head.max_pooled_logits(tokens, bounds, weight, bias)
+        fast = mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
+        assert torch.equal(fast[full > 0], full[full > 0]) and (full > 0).sum() > 0 and torch.all(fast[full <= 0] <= 0)
+        weight[step * 500 : step * 500 + 500] *= 3.0  # in place: same address, new contents
+    weight[7, 3] = float("inf")  # a weight that cannot be rounded to int8: the full product
+    torch.testing.assert_close(mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True),
+                               mlm_head.max_pooled_logits(tokens, bounds, weight, bias), rtol=0, atol=0, equal_nan=True)
+
+
+def test_without_an_int8_product_the_filter_is_skipped(monkeypatch):
+    from splade_helpers import mlm_head
+
+    assert mlm_head._int8_pays() in (True, False)  # measured, whatever this CPU
+    monkeypatch.delattr(torch, "_int_mm")  # a torch build without it
+    assert mlm_head._int8_pays.__wrapped__() is False
 
 
 def test_max_before_activation_equals_the_seed_formula(splade):

@@ -54,9 +54,10 @@ class SpladeEncoder:
         cache: keep batch encodings of at least ``MIN_CACHED_BATCH`` texts on disk (see
             :mod:`splade_helpers.cache`); ``cache=True`` on a call caches any batch.
         head_dtype: ``"float32"`` (default, equal to sentence-transformers within 1e-5) or
-            ``"bfloat16"``: the MLM head's last matrix product in bfloat16, faster on CPUs with
-            bf16 instructions; weights (0 to about 3) move by up to about 0.02 (on Cranfield:
-            nDCG@10 0.3556 vs 0.3554; see the README's Performance section).
+            ``"bfloat16"``: the MLM head's last matrix product in bfloat16 over every term; weights
+            (0 to about 3) move by up to about 0.02 (on Cranfield: nDCG@10 0.3556 vs 0.3554). Where
+            8-bit integer products are fast, the default is faster too (it computes few terms; see
+            the README's Performance section).
     """
 
     def __init__(

@@ -82,9 +82,11 @@ def test_int8_filter_never_reuses_a_weight_changed_in_place(monkeypatch):
         fast = mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)
         assert torch.equal(fast[full > 0], full[full > 0]) and (full > 0).sum() > 0 and torch.all(fast[full <= 0] <= 0)
         weight[step * 500 : step * 500 + 500] *= 3.0  # in place: same address, new contents
-    weight[7, 3] = float("inf")  # a weight that cannot be rounded to int8: the full product
-    torch.testing.assert_close(mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True),
-                               mlm_head.max_pooled_logits(tokens, bounds, weight, bias), rtol=0, atol=0, equal_nan=True)
+    mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True)  # the weight's int8 form kept
+    for broken in (bias, weight):  # NaN in the bias (the weight unchanged), inf in the weight: the full product
+        broken.view(-1)[7] = float("nan") if broken is bias else float("inf")
+        torch.testing.assert_close(mlm_head.max_pooled_logits(tokens, bounds, weight, bias, positive_only=True),
+                                   mlm_head.max_pooled_logits(tokens, bounds, weight, bias), rtol=0, atol=0, equal_nan=True)
 
 
 def test_without_an_int8_product_the_filter_is_skipped(monkeypatch):

@@ -105,12 +105,13 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
             pooled[a:z] = max_pooled_logits(rows, [b - bounds[a] for b in bounds[a : z + 1]], weight, bias)
             continue
         scale = rows.abs().amax() / 127
-        q_rows, h_error, h_norm = _int8(rows, scale if scale > 0 else torch.ones(()))
+        q_rows, back = _int8(rows, scale)
+        h_norm, h_error = torch.linalg.vector_norm(back, dim=1).amax(), torch.linalg.vector_norm(rows - back, dim=1).amax()
         top = torch.empty(vocab, dtype=torch.int32)  # exact integer dot products (no overflow below 133,000 hidden units)
         for v0 in range(0, vocab, HEAD_BLOCK):  # the tile's maximum: a bound for each of its texts
             top[v0 : v0 + HEAD_BLOCK] = torch._int_mm(q_rows, q_weight[v0 : v0 + HEAD_BLOCK].T).amax(dim=0)
         approx = scale * w_scale * top
-        upper = approx + h_norm.amax() * w_error + h_error.amax() * w_norm + bias
+        upper = approx + h_norm * w_error + h_error * w_norm + bias
         upper += 2.0**-12 * (reach[bounds[a] : bounds[z]].amax() * w_norm + approx.abs() + bias.abs())
         maybe = upper > 0
         terms = torch.nonzero(maybe, as_tuple=True)[0]
@@ -122,11 +123,10 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
     return pooled
 
 
-def _int8(x: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``x`` rounded to ``scale * q`` (q in -127..127, int8), with each row's |x - scale q| and |scale q|."""
-    q = (x / scale).round_().clamp_(-127, 127)
-    back = q * scale
-    return q.to(torch.int8), torch.linalg.vector_norm(x - back, dim=1), torch.linalg.vector_norm(back, dim=1)
+def _int8(x: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` rounded to ``scale * q`` with q in -127..127 (a zero scale, for zeros only, divides by 1): (q as int8, scale * q)."""
+    q = (x / torch.where(scale > 0, scale, 1.0)).round_().clamp_(-127, 127)
+    return q.to(torch.int8), q * scale
 
 
 _INT8_WEIGHTS: dict = {}  # (address, shape) -> (copy of the weight, its int8 form); contents compared on every use
@@ -147,9 +147,8 @@ def _int8_weight(weight: torch.Tensor):
     if not torch.isfinite(w_norm).all():
         return None
     w_scale = w.abs().amax(dim=1) / 127
-    w_scale = torch.where(w_scale > 0, w_scale, 1.0)
-    q_weight, w_error, _ = _int8(w, w_scale[:, None])
-    head = (q_weight, w_scale, w_error, w_norm)
+    q_weight, back = _int8(w, w_scale[:, None])
+    head = (q_weight, w_scale, torch.linalg.vector_norm(w - back, dim=1), w_norm)
     if len(_INT8_WEIGHTS) >= 2:  # the models in use (the clone costs the weight's size again)
         del _INT8_WEIGHTS[next(iter(_INT8_WEIGHTS))]
     _INT8_WEIGHTS[key] = (w.clone(), head)

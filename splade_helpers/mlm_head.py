@@ -124,7 +124,7 @@ def _positive_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, 
 
 
 def _int8(x: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x`` rounded to ``scale * q`` with q in -127..127 (a zero scale, for zeros only, divides by 1): (q as int8, scale * q)."""
+    """``x`` rounded to ``scale * q``, q in -127..127 (a zero scale, for zeros, divides by 1): (q as int8, scale * q)."""
     q = (x / torch.where(scale > 0, scale, 1.0)).round_().clamp_(-127, 127)
     return q.to(torch.int8), q * scale
 

@@ -128,7 +128,7 @@ def measure(engine: str, size: int, n_queries: int, dataset: str) -> dict:
     def one(kind: str, i: int) -> None:
         if kind == "hybrid":
             store.hybrid_search({"dense": vec["dense"][i], "splade": vec["splade"][i]}, "rrf", limit=10,
-                                prefetch_limit=100, k=1)
+                                prefetch_limit=100, rrf_k=1)
         else:
             store.search(kind, vec[kind][i], limit=10)
 

@@ -1,8 +1,10 @@
 """Helpers for the SPLADE & learned sparse embeddings course.
 
 Everything a notebook calls is reachable from here (``import splade_helpers as sh``); the
-submodules hold one concept each (``sh.qdrant`` for storage, ``sh.plots`` for figures,
-``sh.exercises`` for the self-checks).
+submodules hold one concept each (``sh.qdrant`` for storage, ``sh.training`` for training,
+``sh.plots`` for figures, ``sh.exercises`` for the self-checks, ``sh.kernels`` for the fast paths).
+Commands: ``python -m splade_helpers.evaluation``, ``python -m splade_helpers.training``,
+``python -m splade_helpers.qdrant``.
 """
 
 from . import plots
@@ -11,14 +13,18 @@ from .cache import cache_dir
 from .course import setup_course
 from .datasets import Dataset, available_datasets, cranfield_gain, load_beir, load_cranfield, load_dataset
 from .dense import DenseEncoder
-from .evaluate import compare_retrievers, format_table
-from .evaluation import MEASURES, evaluate_run
+from .evaluation import MEASURES, compare_retrievers, evaluate_run, format_table
 from .expansion import TermOrigin, expected_flops, index_bytes, match_contributions, prune_top_k, sparsity_stats, term_origins
 from .fusion import (
+    ALPHA_GRID,
+    FUSIONS,
+    RECOMMENDED_HYBRID,
     RRF_K,
+    alpha_weights,
     article_hybrid_matrix,
     article_hybrid_score,
     convex,
+    fuse,
     fuse_lists,
     normalize,
     qdrant_rrf_k,
@@ -27,7 +33,7 @@ from .fusion import (
     top_k,
     weighted_sum,
 )
-from .lab import AlphaLab, alpha_weights, explore
+from .lab import AlphaLab, explore
 from .models import (
     DEFAULT_DENSE_MODEL,
     DEFAULT_SPLADE_MODEL,
@@ -38,7 +44,6 @@ from .models import (
     resolve_model,
 )
 from .retrievers import (
-    RECOMMENDED_HYBRID,
     BM25Retriever,
     DenseRetriever,
     HybridRetriever,
@@ -46,7 +51,7 @@ from .retrievers import (
     SpladeRetriever,
     build_retrievers,
 )
-from .sparse import SpladeEncoder
+from .sparse import SpladeEncoder, splade_pool
 from .timing import Timing, timeit
 from .tuning import (
     Candidate,
@@ -61,12 +66,13 @@ from .tuning import (
 
 __all__ = [
     "plots", "BM25", "BM25Vectors", "analyze", "term_id", "cache_dir", "setup_course", "Dataset", "available_datasets",
-    "cranfield_gain", "load_beir", "load_cranfield", "load_dataset", "DenseEncoder", "compare_retrievers", "format_table",
-    "MEASURES", "evaluate_run", "TermOrigin", "expected_flops", "index_bytes", "match_contributions", "prune_top_k",
-    "sparsity_stats", "term_origins", "RRF_K", "article_hybrid_matrix", "article_hybrid_score", "convex", "fuse_lists",
-    "normalize", "qdrant_rrf_k", "ranks", "rrf", "top_k", "weighted_sum", "AlphaLab", "alpha_weights", "explore",
-    "DEFAULT_DENSE_MODEL", "DEFAULT_SPLADE_MODEL", "ModelNotFoundError", "ModelSource", "load_dense", "load_splade",
-    "resolve_model", "RECOMMENDED_HYBRID", "BM25Retriever", "DenseRetriever", "HybridRetriever", "Retriever",
-    "SpladeRetriever", "build_retrievers", "SpladeEncoder", "Timing", "timeit", "Candidate", "FusionTerms", "candidates",
-    "evaluate_candidates", "gain_matrix", "ndcg_at_k", "paired_comparison", "split_queries",
+    "cranfield_gain", "load_beir", "load_cranfield", "load_dataset", "DenseEncoder", "MEASURES", "compare_retrievers",
+    "evaluate_run", "format_table", "TermOrigin", "expected_flops", "index_bytes", "match_contributions", "prune_top_k",
+    "sparsity_stats", "term_origins", "ALPHA_GRID", "FUSIONS", "RECOMMENDED_HYBRID", "RRF_K", "alpha_weights",
+    "article_hybrid_matrix", "article_hybrid_score", "convex", "fuse", "fuse_lists", "normalize", "qdrant_rrf_k", "ranks",
+    "rrf", "top_k", "weighted_sum", "AlphaLab", "explore", "DEFAULT_DENSE_MODEL", "DEFAULT_SPLADE_MODEL",
+    "ModelNotFoundError", "ModelSource", "load_dense", "load_splade", "resolve_model", "BM25Retriever", "DenseRetriever",
+    "HybridRetriever", "Retriever", "SpladeRetriever", "build_retrievers", "SpladeEncoder", "splade_pool", "Timing",
+    "timeit", "Candidate", "FusionTerms", "candidates", "evaluate_candidates", "gain_matrix", "ndcg_at_k",
+    "paired_comparison", "split_queries",
 ]

@@ -33,13 +33,25 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "splade_helpers"
 
 
-def cache_key(*parts: object, texts: Iterable[str] = ()) -> str:
-    """A stable hex key from JSON-able ``parts`` and a sequence of texts."""
-    h = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
+
+
+def digest(*parts: object, texts: Iterable[str] = (), size: int = 32) -> str:
+    """A stable hex digest of JSON-able ``parts`` and a sequence of texts: the one key of every cache.
+
+    Each piece is written with its length in front, so no choice of texts can make two different
+    requests collide (``["a\\x00b", "c"]`` and ``["a", "b\\x00c"]`` get different digests).
+    """
+    h = hashlib.sha256()
+
+    def piece(data: bytes) -> None:
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+
+    piece(json.dumps(parts, sort_keys=True, default=str).encode())
     for t in texts:
-        h.update(b"\x00")
-        h.update(t.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:32]
+        piece(t.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:size]
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -90,7 +102,7 @@ def cached_arrays(
 
     Args:
         namespace: a sub-folder, e.g. ``"splade"`` or ``"dense"``.
-        key: from :func:`cache_key`.
+        key: from :func:`digest`.
         compute: builds the arrays when the cache cannot serve them.
         validate: an extra check of a loaded entry (e.g. the expected number of rows).
         enabled: ``False`` skips the cache entirely.

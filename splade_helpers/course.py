@@ -1,4 +1,4 @@
-"""The course's notebook environment in one call: offline models, quiet output, stable figures, seeds."""
+"""The course's environment, set in one place: offline models, quiet output, stable figures, seeds, progress bars."""
 
 from __future__ import annotations
 
@@ -30,3 +30,11 @@ def setup_course(seed: int = 0) -> dict[str, str]:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return {name: os.environ[name] for name in COURSE_ENV}
+
+
+def progress_enabled(progress: bool | None, n_items: int, threshold: int = 64) -> bool:
+    """Whether to show a progress bar: ``progress`` if given, else for jobs of ``threshold`` items or more;
+    never when ``TQDM_DISABLE`` is set (CI, nbval)."""
+    if os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}:
+        return False
+    return bool(progress) if progress is not None else n_items >= threshold

@@ -6,14 +6,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .cache import cache_key, cached_arrays
+from .cache import MIN_CACHED_BATCH, cached_arrays, digest
+from .course import progress_enabled
 from .models import load_dense
-from .sparse import MIN_CACHED_BATCH, progress_enabled
 from .validation import check_bool, check_int, check_texts
 
 
 class DenseEncoder:
-    """Encode texts into L2-normalised dense vectors, so a dot product is the cosine similarity.
+    """Encode texts into L2-normalised dense vectors, so a dot product is the cosine similarity (notebook 04).
 
     Args:
         model: hub id or folder; ``None`` uses ``$DENSE_MODEL`` or the bundled all-MiniLM-L6-v2.
@@ -55,7 +55,7 @@ class DenseEncoder:
                 out[todo] = emb
             return {"embeddings": out}
 
-        key = cache_key("dense-v1", self.source.fingerprint, self.model.max_seq_length, "batch", self.batch_size, texts=texts)
+        key = digest("dense-v1", self.source.fingerprint, self.model.max_seq_length, "batch", self.batch_size, texts=texts)
         arrays = cached_arrays(
             "dense", key, compute,
             validate=lambda a: a["embeddings"].shape == (len(texts), self.dim),

@@ -1,19 +1,23 @@
-"""Fusing the scores of several retrievers: normalised weighted sums and reciprocal rank fusion.
+"""Fusing the scores of several retrievers, and the course's fusion policy (introduced in notebook 04).
 
 Two families, vectorised over (queries x documents) score matrices:
 
 * score fusion: normalise each retriever's scores per query, then take a weighted sum
   (``alpha`` is the dense weight, as in the reference article's ``hybrid_score``);
 * rank fusion (RRF): a document at rank r (counted from 1) in a retriever's list earns
-  ``1 / (k + r / w)`` from it, summed over the retrievers that returned it. With weight w = 1
+  ``1 / (rrf_k + r / w)`` from it, summed over the retrievers that returned it. With weight w = 1
   this is the textbook ``1 / (k + r)`` of Cormack et al. (2009), whose k is 60.
 
-**One RRF convention everywhere in this package**: ranks count from 1 and ``k`` is the textbook
-constant. Qdrant counts positions from 0, so its ``Fusion.Rrf(k=q)`` is our ``k = q - 1``:
-Qdrant's default q = 2 is our k = 1, and our k = 60 is Qdrant's 61. Qdrant weighs a list by
-dividing the rank by the weight, as above (another common form multiplies, ``w / (k + r)``;
-the two rank documents differently). :func:`fuse_lists` reproduces Qdrant's list fusion exactly
-(tested against Qdrant Edge and qdrant-client).
+**One RRF convention everywhere in this package**: ranks count from 1 and ``rrf_k`` is the textbook
+constant. Qdrant counts positions from 0, so its ``Fusion.Rrf(k=q)`` is our ``rrf_k = q - 1``:
+Qdrant's default q = 2 is our 1, and our 60 is Qdrant's 61. Qdrant weighs a list by dividing the
+rank by the weight, as above (another common form multiplies, ``w / (k + r)``; the two rank
+documents differently). :func:`fuse_lists` reproduces Qdrant's list fusion exactly (tested against
+Qdrant Edge and qdrant-client).
+
+This module is also the one home of the fusion *policy* every other module reads: the fusions and
+their names (:data:`FUSIONS`, :data:`ENGINE_FUSIONS`), RRF's constant, the alpha split and grids, which
+retrievers return only matching documents, and the recommended hybrid.
 
 A query whose scores are all equal (e.g. an empty query: all zeros) normalises to all zeros,
 so it adds nothing to the fused score; ties are then broken by document order.
@@ -21,23 +25,43 @@ so it adds nothing to the fused score; ties are then broken by document order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .validation import check_alpha, check_choice, check_int, check_number, check_weights
 
-NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")
+NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")  # per-query score normalisations (:func:`normalize`)
+FUSIONS = ("minmax", "zscore", "dbsf", "rrf", "none")  # a weighted sum after a normalisation, or RRF
+ENGINE_FUSIONS = ("rrf", "dbsf", "formula")  # what a Qdrant engine fuses its prefetches with (notebook 05)
 RRF_K = 60.0  # Cormack et al. (2009); ranks from 1
-QDRANT_DEFAULT_RRF_K = 1  # Qdrant's default Fusion.Rrf(k=2), positions from 0, in our convention
+RRF_KS = (1.0, 10.0, 60.0)  # the grid: 1 is Qdrant's default (its k = 2), 60 the literature's
+ALPHA_GRID = tuple(round(a, 2) for a in np.arange(0, 1.0001, 0.05))  # dense weight, 0 (sparse only) .. 1 (dense only)
+SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}  # who shares 1 - alpha
+# Retrievers whose lists hold only the documents that share a term with the query (score > 0): RRF gives
+# the other documents nothing from them. Dense retrieval ranks every document.
+SPARSE_RETRIEVERS = frozenset({"bm25", "splade"})
+# The course's recommended hybrid, chosen in notebook 04 on a seeded half of Cranfield's queries
+# (splade_helpers.tuning: split_queries(seed=42), a grid of 378 fusions) and reported on the other half:
+# min-max normalised scores, dense weight (alpha) 0.65, BM25 and SPLADE 0.175 each.
+# tests/test_tuning.py re-runs that choice and fails if this constant drifts from it.
+RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "fusion": "minmax", "rrf_k": RRF_K}
 
 
-def qdrant_rrf_k(k: float) -> int:
-    """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``k``: ``k + 1``; Qdrant takes whole numbers only."""
-    k = check_number(k, "k", minimum=0.0, maximum=2**31 - 2)
-    if k != int(k):
-        raise ValueError(f"k={k!r}: Qdrant's RRF constant is a whole number; use an integer k (ours = Qdrant's - 1).")
-    return int(k) + 1
+def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
+    """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side."""
+    alpha = check_alpha(alpha)
+    side = SPARSE_SIDES[check_choice(sparse, "sparse", list(SPARSE_SIDES))]
+    return {"dense": alpha, **{n: (1.0 - alpha) / len(side) for n in side}}
+
+
+def qdrant_rrf_k(rrf_k: float) -> int:
+    """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``rrf_k``: ``rrf_k + 1``; Qdrant takes whole numbers only."""
+    rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0, maximum=2**31 - 2)
+    if rrf_k != int(rrf_k):
+        raise ValueError(f"rrf_k={rrf_k!r}: Qdrant's RRF constant is a whole number; use an integer rrf_k "
+                         f"(ours = Qdrant's - 1).")
+    return int(rrf_k) + 1
 
 
 def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
@@ -60,16 +84,16 @@ def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
     return a
 
 
-def normalize(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
+def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     """Normalise each row (query) of a score matrix.
 
     Args:
-        method: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's
+        normalization: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's
             distribution-based score fusion: ``(s - (mean - 3 std)) / (6 std)``, clipped to [0, 1]).
     Returns:
         float64 matrix of the same shape; rows with no spread become all zeros.
     """
-    method = check_choice(method, "normalization", NORMALIZATIONS)
+    method = check_choice(normalization, "normalization", NORMALIZATIONS)
     a = _check_matrix(scores)
     if method == "none":
         return a.copy()
@@ -143,32 +167,32 @@ def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
     return order
 
 
-def rrf_term(rank: np.ndarray, k: float = RRF_K, weight: float = 1.0) -> np.ndarray:
-    """One list's RRF contribution ``1 / (k + rank / weight)`` (0 where ``rank`` is 0 = not returned)."""
+def rrf_term(rank: np.ndarray, rrf_k: float = RRF_K, weight: float = 1.0) -> np.ndarray:
+    """One list's RRF contribution ``1 / (rrf_k + rank / weight)`` (0 where ``rank`` is 0 = not returned)."""
     if weight <= 0:
         return np.zeros(np.shape(rank))
     r = np.asarray(rank, dtype=np.float64)
-    return np.divide(1.0, k + r / weight, out=np.zeros_like(r), where=r > 0)
+    return np.divide(1.0, rrf_k + r / weight, out=np.zeros_like(r), where=r > 0)
 
 
 def rrf(
     matrices: Sequence[np.ndarray],
-    k: float = RRF_K,
+    rrf_k: float = RRF_K,
     weights: Sequence[float] | None = None,
     depth: int = 1000,
     retrieved: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """(Weighted) reciprocal rank fusion of several score matrices: ``sum_i 1 / (k + rank_i / w_i)``.
+    """(Weighted) reciprocal rank fusion of several score matrices: ``sum_i 1 / (rrf_k + rank_i / w_i)``.
 
     Args:
-        k: the RRF constant, ranks counted from 1 (60 in Cormack et al.; Qdrant's default is our 1).
+        rrf_k: the RRF constant, ranks counted from 1 (60 in Cormack et al.; Qdrant's default is our 1).
         weights: one per matrix (default 1 each); a weight divides the rank (Qdrant's weighting).
         depth: only each retriever's top ``depth`` documents contribute (Qdrant's prefetch limit).
         retrieved: optional boolean masks, one per matrix (``None`` = every document): ``False``
             marks documents a retriever did not return (e.g. a BM25 score of 0); they contribute nothing.
     """
     mats = _check_matrices(matrices)
-    k = check_number(k, "k", minimum=0.0, hint="The textbook value is 60; Qdrant's default is 1 in this convention.")
+    rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0, hint="The textbook value is 60; Qdrant's default is 1 in this convention.")
     weights = [1.0] * len(mats) if weights is None else check_weights(weights, "weights", len(mats))
     depth = check_int(depth, "depth", minimum=1, hint="It is how many of each retriever's best documents count.")
     retrieved = [None] * len(mats) if retrieved is None else list(retrieved)
@@ -184,33 +208,33 @@ def rrf(
             if mask.shape != a.shape and mask.size != a.size:
                 raise ValueError(f"retrieved[{i}] has shape {mask.shape}, expected {a.shape}.")
             keep &= mask.astype(bool).reshape(a.shape)
-        out += rrf_term(np.where(keep, r, 0), k, w)
+        out += rrf_term(np.where(keep, r, 0), rrf_k, w)
     return out
 
 
 def fuse_lists(
     lists: Sequence[Sequence[tuple[str, float]]],
-    method: str = "rrf",
+    fusion: str = "rrf",
     limit: int = 10,
-    k: float = RRF_K,
+    rrf_k: float = RRF_K,
     weights: Sequence[float] | None = None,
 ) -> list[tuple[str, float]]:
     """Qdrant's fusion of ranked ``(doc_id, score)`` lists (its prefetch results), computed here.
 
-    RRF: a document at rank r (from 1) of list i gets ``1 / (k + r / w_i)`` (:func:`rrf`'s convention;
-    Qdrant's ``Fusion.Rrf(k=k + 1, weights=w)``). DBSF: each list is scaled by
+    RRF: a document at rank r (from 1) of list i gets ``1 / (rrf_k + r / w_i)`` (:func:`rrf`'s convention;
+    Qdrant's ``Fusion.Rrf(k=rrf_k + 1, weights=w)``). DBSF: each list is scaled by
     ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5) and
     summed. Ties keep first-seen order.
     """
-    method = check_choice(method, "method", ("rrf", "dbsf"))
+    fusion = check_choice(fusion, "fusion", ("rrf", "dbsf"))
     limit = check_int(limit, "limit", minimum=1)
-    k = check_number(k, "k", minimum=0.0)
+    rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
     weights = [1.0] * len(lists) if weights is None else check_weights(weights, "weights", len(lists))
     scores: dict[str, float] = {}
     for lst, w in zip(lists, weights):
-        if method == "rrf":
+        if fusion == "rrf":
             for r, (d, _) in enumerate(lst, 1):
-                scores[d] = scores.get(d, 0.0) + (1.0 / (k + r / w) if w > 0 else 0.0)
+                scores[d] = scores.get(d, 0.0) + (1.0 / (rrf_k + r / w) if w > 0 else 0.0)
             continue
         if not lst:
             continue
@@ -220,6 +244,32 @@ def fuse_lists(
         for (d, _), v in zip(lst, norm):
             scores[d] = scores.get(d, 0.0) + float(v)
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:limit]
+
+
+def fuse(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    fusion: str = "minmax",
+    rrf_k: float = RRF_K,
+) -> np.ndarray:
+    """Fuse named retrievers' (queries x documents) score matrices: the one definition of a hybrid's score.
+
+    Args:
+        scores: score matrix per retriever name (``"bm25"``, ``"splade"``, ``"dense"``, ...).
+        weights: weight per retriever; only these retrievers are fused, in this order.
+        fusion: a normalisation for a weighted sum (``minmax``, ``zscore``, ``dbsf``, ``none``) or ``rrf``
+            (ranks from 1; a retriever of :data:`SPARSE_RETRIEVERS` gives nothing to documents it scored 0).
+    """
+    fusion = check_choice(fusion, "fusion", FUSIONS)
+    missing = [n for n in weights if n not in scores]
+    if missing:
+        raise ValueError(f"weights name {missing}, which have no scores; have {sorted(scores)}.")
+    names = list(weights)
+    matrices, w = [scores[n] for n in names], [weights[n] for n in names]
+    if fusion == "rrf":
+        masks = [np.asarray(m) > 0 if n in SPARSE_RETRIEVERS else None for n, m in zip(names, matrices)]
+        return rrf(matrices, rrf_k, w, retrieved=masks)
+    return weighted_sum(matrices, w, fusion)
 
 
 def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:

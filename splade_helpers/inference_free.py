@@ -4,12 +4,11 @@ A query's vector is one learned weight per vocabulary token that occurs in it, n
 query costs a tokenisation and a look-up, and the document side does all the expanding (Geng et
 al. 2024, OpenSearch's "doc-only" models; sentence-transformers' ``Router`` with a
 ``SparseStaticEmbedding`` query route). The table starts from the documents' IDF and is trained
-with the document encoder (:func:`splade_helpers.training.train` with ``inference_free=True``).
+with the document encoder (:func:`splade_helpers.training.train` with ``inference_free=True``). Notebook 06.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .sparse import SpladeEncoder
-from .validation import check_text, check_texts
+from .sparse import KINDS, SpladeEncoder
+from .validation import check_choice, check_text, check_texts
 
 QUERY_FOLDER = "query_0_SparseStaticEmbedding"
 DOCUMENT_FOLDER = "document_0_MLMTransformer"
@@ -68,6 +67,11 @@ class InferenceFreeEncoder:
         """Documents through the MLM encoder (see :meth:`SpladeEncoder.encode_documents`)."""
         return self.documents.encode_documents(texts, **kwargs)
 
+    def encode(self, texts: Iterable[str], *, kind: str, **kwargs) -> sp.csr_matrix:
+        """Many texts: queries through the table, documents through the MLM encoder."""
+        kind = check_choice(kind, "kind", KINDS)
+        return self.encode_queries(texts) if kind == "query" else self.encode_documents(texts, **kwargs)
+
     def encode_queries(self, texts: Iterable[str], **kwargs) -> sp.csr_matrix:
         """Each query's distinct tokens with their table weights (no special tokens, no model call)."""
         texts = check_texts(texts, "queries")
@@ -85,23 +89,14 @@ class InferenceFreeEncoder:
     def top_terms(self, vector, k: int = 20) -> list[tuple[str, float]]:
         return self.documents.top_terms(vector, k)
 
-    def encode(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
-        """One text: a query through the table, a document through the MLM encoder."""
+    def vector(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
+        """One text (see :meth:`SpladeEncoder.vector`): a query through the table, a document through the MLM encoder."""
         text = check_text(text)
-        if kind == "document":
-            return self.documents.encode(text, kind="document", top_k=top_k)
+        if check_choice(kind, "kind", KINDS) == "document":
+            return self.documents.vector(text, kind="document", top_k=top_k)
         row = self.encode_queries([text])
         return {"indices": row.indices.tolist(), "values": row.data.tolist(), "terms": self.top_terms(row, top_k),
                 "num_tokens": len(self.tokenizer(text, add_special_tokens=False)["input_ids"]), "truncated": False}
-
-
-def query_weight_stats(encoder: InferenceFreeEncoder) -> dict[str, float]:
-    """How the learned query table looks: non-zero weights and their range."""
-    w = encoder.weight
-    nz = w[w != 0]
-    return {"tokens": int(w.shape[0]), "non_zero": int(nz.size), "max": float(nz.max()) if nz.size else 0.0,
-            "min": float(nz.min()) if nz.size else 0.0, "negative": int((nz < 0).sum()),
-            "mean_abs": float(np.abs(nz).mean()) if nz.size else math.nan}
 
 
 def load_sparse_encoder(model: str | os.PathLike | None = None, **kwargs):

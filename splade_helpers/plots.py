@@ -129,7 +129,7 @@ FAMILY_COLORS = {"single retriever": "#7f7f7f", "score fusion": "#2ca02c", "rank
                  "reference article": "#d62728"}
 
 
-def method_comparison(rows: Sequence[Mapping], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10"),
+def fusion_comparison(rows: Sequence[Mapping], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10"),
                       title: str = "") -> go.Figure:
     """One panel per metric, one dot per method (``rows[i]["retriever"]``), coloured by ``rows[i]["family"]``.
 

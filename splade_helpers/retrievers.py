@@ -2,13 +2,13 @@
 
 Every retriever: ``index(doc_ids, texts)``, then ``scores(queries)`` -> a (queries x documents)
 matrix, and ``search(queries, k)`` -> one ranked ``[(doc_id, score), ...]`` list per query.
-Ranking is by score, ties broken by document order. Sparse retrievers (BM25, SPLADE) return only
-documents that share at least one term with the query (score > 0); an empty query returns [].
+Ranking is by score, ties broken by document order. Sparse retrievers (BM25, SPLADE:
+``fusion.SPARSE_RETRIEVERS``) return only documents that share at least one term with the query
+(score > 0); an empty query returns []. Introduced in notebooks 00 (all four) and 04 (the hybrid).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -16,8 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .bm25 import BM25
+from .cache import digest
 from .dense import DenseEncoder
-from .fusion import NORMALIZATIONS, RRF_K, rrf, top_k, weighted_sum
+from .fusion import FUSIONS, RECOMMENDED_HYBRID, RRF_K, SPARSE_RETRIEVERS, fuse, top_k
 from .sparse import SpladeEncoder
 from .validation import check_choice, check_documents, check_int, check_number, check_texts, check_unique_ids, check_weights
 
@@ -26,7 +27,6 @@ class Retriever:
     """Base class: subclasses implement ``_index`` and ``scores``."""
 
     name = "retriever"
-    sparse = False  # True: only documents with a positive score are retrieved
     encode_seconds = 0.0  # time spent encoding (documents and queries) so far; += makes it per instance
 
     def __init__(self) -> None:
@@ -42,6 +42,11 @@ class Retriever:
         self.doc_ids = doc_ids
         self.indexed = documents_digest(doc_ids, texts)
         return self
+
+    @property
+    def sparse(self) -> bool:
+        """True when only documents with a positive score are retrieved (``fusion.SPARSE_RETRIEVERS``)."""
+        return self.name in SPARSE_RETRIEVERS
 
     def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         raise NotImplementedError
@@ -86,7 +91,6 @@ class BM25Retriever(Retriever):
     """BM25 via bm25s (see :mod:`splade_helpers.bm25`)."""
 
     name = "bm25"
-    sparse = True
 
     def __init__(self, **bm25_args) -> None:
         super().__init__()
@@ -104,7 +108,6 @@ class SpladeRetriever(Retriever):
     """SPLADE: score = dot product of the query's and the document's sparse vectors."""
 
     name = "splade"
-    sparse = True
 
     def __init__(self, encoder: SpladeEncoder | None = None) -> None:
         super().__init__()
@@ -147,13 +150,13 @@ class DenseRetriever(Retriever):
 
 
 class HybridRetriever(Retriever):
-    """Fuse several retrievers' scores per query.
+    """Fuse several retrievers' scores per query (:func:`splade_helpers.fusion.fuse`).
 
     Args:
-        retrievers: the component retrievers (indexed together by :meth:`index`).
+        retrievers: the component retrievers (indexed together by :meth:`index`), with distinct names.
         weights: one weight per retriever.
-        method: ``"rrf"`` or a normalisation for a weighted sum (``minmax``, ``zscore``, ``dbsf``, ``none``).
-        rrf_k: the RRF constant when ``method="rrf"``.
+        fusion: ``"rrf"`` or a normalisation for a weighted sum (``minmax``, ``zscore``, ``dbsf``, ``none``).
+        rrf_k: the RRF constant when ``fusion="rrf"``.
     """
 
     name = "hybrid"
@@ -162,20 +165,23 @@ class HybridRetriever(Retriever):
         self,
         retrievers: Sequence[Retriever],
         weights: Sequence[float] | None = None,
-        method: str = "minmax",
+        fusion: str = "minmax",
         rrf_k: float = RRF_K,
     ) -> None:
         super().__init__()
         if not retrievers or not all(isinstance(r, Retriever) for r in retrievers):
             raise ValueError("a hybrid needs a non-empty list of retrievers.")
-        self.method = check_choice(method, "method", ("rrf", *NORMALIZATIONS))
+        names = [r.name for r in retrievers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"retrievers {names} repeat a name; a hybrid fuses distinct retrievers.")
+        self.fusion = check_choice(fusion, "fusion", FUSIONS)
         self.retrievers = list(retrievers)
         self.weights = [1.0] * len(self.retrievers) if weights is None else check_weights(weights, "weights", len(self.retrievers))
         self.rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{r.name}={w:g}" for r, w in zip(self.retrievers, self.weights))
-        return f"HybridRetriever({parts}, method={self.method!r})"
+        return f"HybridRetriever({parts}, fusion={self.fusion!r})"
 
     @property
     def encode_seconds(self) -> float:  # type: ignore[override]
@@ -195,10 +201,10 @@ class HybridRetriever(Retriever):
 
     def fuse(self, matrices: Sequence[np.ndarray]) -> np.ndarray:
         """Fuse the component score matrices (in the order of ``retrievers``)."""
-        if self.method == "rrf":
-            masks = [m > 0 if r.sparse else None for r, m in zip(self.retrievers, matrices)]
-            return rrf(matrices, k=self.rrf_k, weights=self.weights, retrieved=masks)
-        return weighted_sum(matrices, self.weights, self.method)
+        if len(matrices) != len(self.retrievers):
+            raise ValueError(f"{len(matrices)} score matrices for {len(self.retrievers)} retrievers; pass one per retriever.")
+        names = [r.name for r in self.retrievers]
+        return fuse(dict(zip(names, matrices)), dict(zip(names, self.weights)), self.fusion, self.rrf_k)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         self._check_indexed()
@@ -206,18 +212,13 @@ class HybridRetriever(Retriever):
 
 
 RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
-# The course's recommended hybrid, chosen in notebook 04 on a seeded half of Cranfield's queries
-# (splade_helpers.tuning: split_queries(seed=42), a grid of 378 fusions) and reported on the other
-# half: min-max normalised scores, dense weight (alpha) 0.65, BM25 and SPLADE 0.175 each.
-# tests/test_tuning.py re-runs that choice and fails if this constant drifts from it.
-RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "method": "minmax", "rrf_k": 60.0}
 
 
 def build_retrievers(
     names: Sequence[str] | str = RETRIEVERS,
     makers: Mapping[str, Callable[[], Retriever]] | None = None,
 ) -> dict[str, Retriever]:
-    """Make the named retrievers; ``hybrid`` (:data:`RECOMMENDED_HYBRID`) shares its components.
+    """Make the named retrievers; ``hybrid`` (``fusion.RECOMMENDED_HYBRID``) shares its components.
 
     Args:
         names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).
@@ -241,7 +242,7 @@ def build_retrievers(
         made["hybrid"] = HybridRetriever(
             [made[c] for c in parts],
             weights=[RECOMMENDED_HYBRID["weights"][c] for c in parts],
-            method=RECOMMENDED_HYBRID["method"],
+            fusion=RECOMMENDED_HYBRID["fusion"],
             rrf_k=RECOMMENDED_HYBRID["rrf_k"],
         )
     return {n: made[n] for n in wanted}
@@ -249,7 +250,4 @@ def build_retrievers(
 
 def documents_digest(doc_ids: Sequence[str], texts: Sequence[str]) -> str:
     """A short hash of documents (ids and texts, in order): equal digests, same index."""
-    h = hashlib.sha256()
-    for d, t in zip(doc_ids, texts):
-        h.update(d.encode("utf-8") + b"\x00" + t.encode("utf-8") + b"\x01")
-    return h.hexdigest()[:16]
+    return digest("documents", len(doc_ids), texts=[x for pair in zip(doc_ids, texts) for x in pair], size=16)

@@ -2,23 +2,24 @@
 
 SPLADE runs a masked-language model over the text, giving one logit per vocabulary entry at
 every position, and keeps ``w_j = max_i log(1 + ReLU(logit_ij))`` (max over positions i of the
-attention mask). ``log1p(relu(x))`` is monotone non-decreasing, so taking the max over positions
+attention mask). :func:`splade_pool` writes that out on the model's logits (the plain path the
+lessons read). ``log1p(relu(x))`` is monotone non-decreasing, so taking the max over positions
 first and applying the activation to a (batch x vocab) matrix gives the same vector while
-doing the element-wise work on L times fewer numbers; :meth:`SpladeEncoder.encode_batch` does that.
-The MLM head's last layer (hidden -> 30,522 logits, the dominant cost) runs through
-:func:`~splade_helpers.mlm_head.max_pooled_logits`: real tokens only, max-pooled block by block.
+doing the element-wise work on L times fewer numbers; :meth:`SpladeEncoder.encode` does that, with
+the MLM head's last layer (hidden -> 30,522 logits, the dominant cost) run by the kernel
+:func:`~splade_helpers.kernels.mlm_head.max_pooled_logits`: the same numbers, real tokens only, max-pooled
+block by block.
 
 Behaviour on edge cases (tested):
 
 * empty or whitespace-only text -> an empty vector (no model call); it matches nothing;
 * a non-string -> ``TypeError`` naming the position and the type;
 * a text longer than ``max_length`` tokens -> truncated to ``max_length`` (the model's limit is
-  512); :meth:`SpladeEncoder.encode` reports ``truncated=True``.
+  512); :meth:`SpladeEncoder.vector` reports ``truncated=True``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -26,38 +27,45 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from .cache import cache_key, cached_arrays
-from .mlm_head import head_input, max_pooled_logits
+from .cache import MIN_CACHED_BATCH, cached_arrays, digest
+from .course import progress_enabled
+from .kernels.mlm_head import head_input, max_pooled_logits
 from .models import load_splade
 from .validation import check_bool, check_choice, check_int, check_optional_int, check_text, check_texts
 
-HEAD_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-ENCODING_VERSION = "splade-max-v1"  # bump when the encoding changes, to invalidate caches
-MIN_CACHED_BATCH = 16  # smaller batches (a typed query) are cheaper to encode than to look up
+ENCODING_VERSION = "splade-max-v2"  # bump when the encoding changes, to invalidate caches
+KINDS = ("query", "document")
 
 
-def progress_enabled(progress: bool | None, n_items: int, threshold: int = 64) -> bool:
-    """Progress bars: on for long jobs unless ``TQDM_DISABLE`` is set (CI, nbval)."""
-    if os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}:
-        return False
-    return bool(progress) if progress is not None else n_items >= threshold
+def splade_pool(logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """SPLADE's pooling, written out: ``max`` over each text's real positions of ``log(1 + ReLU(logits))``.
+
+    Args:
+        logits: the masked-language model's output, (texts, positions, vocabulary).
+        attention_mask: (texts, positions), 1 for real tokens, 0 for padding.
+    Returns:
+        (texts, vocabulary) weights. Notebook 02 builds it step by step; :meth:`SpladeEncoder.encode`
+        computes the same vectors faster (tested equal).
+    """
+    weights = torch.log1p(torch.relu(logits))  # >= 0, so padding multiplied to 0 never wins the max
+    return (weights * attention_mask.unsqueeze(-1)).amax(dim=1)
 
 
 class SpladeEncoder:
     """Encode texts into SPLADE sparse vectors (the reference article's ``SPLADEEncoder``, made real).
 
+    Introduced in notebook 00; built step by step in notebook 02.
+
     Args:
         model: hub id or folder; ``None`` uses ``$SPLADE_MODEL`` or the bundled ``rasyosef/splade-tiny``.
         query_max_length: token limit for queries.
         doc_max_length: token limit for documents (512 is the BERT limit; longer text is truncated).
-        batch_size: texts per forward pass in :meth:`encode_batch`.
-        cache: keep batch encodings of at least ``MIN_CACHED_BATCH`` texts on disk (see
+        batch_size: texts per forward pass in :meth:`encode`.
+        cache: keep encodings of at least ``MIN_CACHED_BATCH`` texts on disk (see
             :mod:`splade_helpers.cache`); ``cache=True`` on a call caches any batch.
-        head_dtype: ``"float32"`` (default, equal to sentence-transformers within 1e-5) or
-            ``"bfloat16"``: the MLM head's last matrix product in bfloat16 over every term; weights
-            (0 to about 3) move by up to about 0.02 (on Cranfield: nDCG@10 0.3556 vs 0.3554). Where
-            8-bit integer products are fast, the default is faster too (it computes few terms; see
-            the README's Performance section).
+
+    :meth:`encode` (many texts -> a CSR matrix) is what retrievers and stores use; :meth:`vector` (one
+    text -> its non-zero terms) is the reference article's ``encode(text)``.
     """
 
     def __init__(
@@ -68,9 +76,7 @@ class SpladeEncoder:
         doc_max_length: int = 512,
         batch_size: int = 16,
         cache: bool = True,
-        head_dtype: str = "float32",
     ) -> None:
-        head_dtype = check_choice(head_dtype, "head_dtype", list(HEAD_DTYPES))
         batch_size = check_int(batch_size, "batch_size", minimum=1, hint="It is how many texts go through the model at once.")
         cache = check_bool(cache, "cache")
         self.tokenizer, self.model, self.source = load_splade(model)
@@ -81,24 +87,21 @@ class SpladeEncoder:
                                         hint="The model reads at most that many tokens.")
         self.batch_size = batch_size
         self.cache = cache
-        self.head_dtype = head_dtype
-        self._head: tuple[torch.Tensor, torch.Tensor] | None = None  # bfloat16 (weight, bias), made on first use
         self.vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
         self.vocab: list[str] = self.tokenizer.convert_ids_to_tokens(list(range(self.vocab_size)))
 
     def __repr__(self) -> str:
         return (
             f"SpladeEncoder(model={self.source.name!r}, vocab={self.vocab_size}, "
-            f"query_max_length={self.query_max_length}, doc_max_length={self.doc_max_length}"
-            + (f", head_dtype={self.head_dtype!r})" if self.head_dtype != "float32" else ")")
+            f"query_max_length={self.query_max_length}, doc_max_length={self.doc_max_length})"
         )
 
     def _max_length(self, kind: str) -> int:
-        kind = check_choice(kind, "kind", ("query", "document"))
+        kind = check_choice(kind, "kind", KINDS)
         return self.query_max_length if kind == "query" else self.doc_max_length
 
-    def encode(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
-        """Encode one text.
+    def vector(self, text: str, *, kind: str = "query", top_k: int = 20) -> dict:
+        """The SPLADE vector of one text, as the reference article's ``encode(text)`` returns it.
 
         Returns:
             ``{"indices", "values", "terms", "num_tokens", "truncated"}``: vocabulary ids in
@@ -108,7 +111,7 @@ class SpladeEncoder:
         """
         text = check_text(text)
         top_k = check_int(top_k, "top_k", minimum=0, hint="It is how many (term, weight) pairs to list.")
-        row = self.encode_batch([text], kind=kind, cache=False, progress=False)
+        row = self.encode([text], kind=kind, cache=False, progress=False)
         indices = row.indices.tolist()
         values = row.data.tolist()
         num_tokens = len(self.tokenizer(text, truncation=False)["input_ids"]) if text.strip() else 0
@@ -138,18 +141,18 @@ class SpladeEncoder:
         return [(self.vocab[int(idx[i])], float(val[i])) for i in order]
 
     def encode_queries(self, texts: Iterable[str], **kwargs) -> sp.csr_matrix:
-        """:meth:`encode_batch` with the query ``max_length``."""
-        return self.encode_batch(texts, kind="query", **kwargs)
+        """:meth:`encode` with the query ``max_length``."""
+        return self.encode(texts, kind="query", **kwargs)
 
     def encode_documents(self, texts: Iterable[str], **kwargs) -> sp.csr_matrix:
-        """:meth:`encode_batch` with the document ``max_length``."""
-        return self.encode_batch(texts, kind="document", **kwargs)
+        """:meth:`encode` with the document ``max_length``."""
+        return self.encode(texts, kind="document", **kwargs)
 
-    def encode_batch(
+    def encode(
         self,
         texts: Iterable[str],
         *,
-        kind: str = "document",
+        kind: str,
         max_length: int | None = None,
         window: int | None = None,
         stride: int | None = None,
@@ -184,8 +187,8 @@ class SpladeEncoder:
             cache = check_bool(cache, "cache")
         settings = ("window", window, stride or (window - 2)) if window else ("truncate", max_length)
         # everything that changes the numbers is in the key: the batch size changes them in the 6th decimal
-        settings = (*settings, "batch", batch_size, "head", self.head_dtype)
-        key = cache_key(ENCODING_VERSION, self.source.fingerprint, *settings, texts=texts)
+        settings = (*settings, "batch", batch_size)
+        key = digest(ENCODING_VERSION, self.source.fingerprint, *settings, texts=texts)
         arrays = cached_arrays(
             "splade",
             key,
@@ -222,14 +225,7 @@ class SpladeEncoder:
         hidden = head_input(self.model, input_ids, mask, token_type_ids=torch.zeros_like(mask))  # (texts, positions, hidden)
         tokens = hidden[mask.bool()]  # (real tokens, hidden), texts one after the other
         bounds = np.concatenate([[0], np.cumsum(mask.sum(dim=1).numpy())])
-        dtype = HEAD_DTYPES[self.head_dtype]
-        if dtype == torch.float32:
-            weight, bias = decoder.weight, decoder.bias
-        else:  # a converted copy, made once (the model's own weights stay float32)
-            if self._head is None:
-                self._head = (decoder.weight.detach().to(dtype), decoder.bias.detach().to(dtype))
-            weight, bias = self._head
-        return max_pooled_logits(tokens.to(dtype), bounds, weight, bias, positive_only=True).float()
+        return max_pooled_logits(tokens, bounds, decoder.weight, decoder.bias, positive_only=True)
 
     @torch.inference_mode()
     def _encode(

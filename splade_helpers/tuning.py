@@ -1,4 +1,4 @@
-"""Choosing a fusion honestly: query splits, fast per-query nDCG@10, grid search, paired statistics.
+"""Choosing a fusion honestly: query splits, fast per-query nDCG@10, grid search, paired statistics (notebook 04).
 
 Everything here works on (queries x documents) score matrices, so trying a new alpha re-scores
 every query at once. :func:`ndcg_at_k` equals ir_measures' nDCG@10 on our rankings (tested) and is
@@ -14,10 +14,20 @@ import numpy as np
 from scipy import stats
 
 from .datasets import Dataset
-from .fusion import RRF_K, normalize, ranks, rrf_term, top_k  # noqa: F401 - top_k re-exported
+from .fusion import (
+    ALPHA_GRID,
+    FUSIONS,
+    RRF_K,
+    RRF_KS,
+    SPARSE_RETRIEVERS,
+    SPARSE_SIDES,
+    alpha_weights,
+    normalize,
+    ranks,
+    rrf_term,
+    top_k,
+)
 from .validation import check_choice, check_int, check_number
-
-FUSION_METHODS = ("minmax", "zscore", "dbsf", "rrf")
 
 
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
@@ -62,72 +72,76 @@ def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
 class FusionTerms:
     """Per-retriever matrices that fusion weights combine, computed once and cached.
 
-    For min-max / z-score / DBSF the term is the normalised score matrix and a fusion is
+    For a normalised weighted sum the term is the normalised score matrix and a fusion is
     ``sum_n w_n * term_n``; for RRF the cached matrix is each document's rank (0 where a sparse
-    retriever did not return it, i.e. scored 0) and a fusion is ``sum_n 1 / (k + rank_n / w_n)``
-    (:func:`splade_helpers.fusion.rrf`). Either way a new weight costs one pass over the matrices.
+    retriever did not return it, i.e. scored 0) and a fusion is ``sum_n 1 / (rrf_k + rank_n / w_n)``:
+    the numbers of :func:`splade_helpers.fusion.fuse`, with each term computed once, so a new weight
+    costs one pass over the matrices.
     """
 
     def __init__(self, raw: Mapping[str, np.ndarray]) -> None:
         self.raw = {n: np.asarray(m, dtype=np.float64) for n, m in raw.items()}
         self._terms: dict[tuple[str, str], np.ndarray] = {}
 
-    def term(self, name: str, method: str) -> np.ndarray:
-        """The normalised scores of ``name`` (``method`` a normalisation) or its ranks (``method="rrf"``)."""
-        method = check_choice(method, "method", FUSION_METHODS)
+    def term(self, name: str, fusion: str) -> np.ndarray:
+        """The normalised scores of ``name`` (``fusion`` a normalisation) or its ranks (``fusion="rrf"``)."""
+        fusion = check_choice(fusion, "fusion", FUSIONS)
         if name not in self.raw:
             raise ValueError(f"no scores for retriever {name!r}; have {sorted(self.raw)}.")
-        key = (name, method)
+        key = (name, fusion)
         if key not in self._terms:
             m = self.raw[name]
-            if method == "rrf":
+            if fusion == "rrf":
                 r = ranks(m)
-                self._terms[key] = r if name == "dense" else np.where(m > 0, r, 0)
+                self._terms[key] = np.where(m > 0, r, 0) if name in SPARSE_RETRIEVERS else r
             else:
-                self._terms[key] = normalize(m, method)
+                self._terms[key] = normalize(m, fusion)
         return self._terms[key]
 
-    def fuse(self, weights: Mapping[str, float], method: str, rrf_k: float = RRF_K) -> np.ndarray:
+    def fuse(self, weights: Mapping[str, float], fusion: str, rrf_k: float = RRF_K) -> np.ndarray:
         """The fused matrix for these weights, over the retrievers with a positive weight."""
         parts = [(n, check_number(w, f"weights[{n!r}]", minimum=0.0)) for n, w in weights.items()]
         parts = [(n, w) for n, w in parts if w > 0]
         if not parts:
             raise ValueError(f"weights {dict(weights)} has no positive weight.")
-        if method == "rrf":
+        if fusion == "rrf":
             rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
             return sum(rrf_term(self.term(n, "rrf"), rrf_k, w) for n, w in parts)
-        return sum(w * self.term(n, method) for n, w in parts)
+        return sum(w * self.term(n, fusion) for n, w in parts)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One fusion configuration: weights per retriever and a method (RRF with its k)."""
+    """One fusion configuration: weights per retriever and a fusion (RRF with its constant)."""
 
     weights: tuple[tuple[str, float], ...]
-    method: str
-    rrf_k: float = 60.0
+    fusion: str
+    rrf_k: float = RRF_K
 
     @property
     def label(self) -> str:
         w = ", ".join(f"{n} {x:.3g}" for n, x in self.weights if x > 0)
-        return f"{self.method}{'(k=%g)' % self.rrf_k if self.method == 'rrf' else ''}: {w}"
+        return f"{self.fusion}{'(k=%g)' % self.rrf_k if self.fusion == 'rrf' else ''}: {w}"
 
 
 def candidates(
-    alphas: Sequence[float] = tuple(np.round(np.arange(0, 1.0001, 0.05), 2)),
-    sparse_sides: Sequence[tuple[str, ...]] = (("splade",), ("bm25",), ("bm25", "splade")),
-    methods: Sequence[str] = ("minmax", "zscore", "dbsf"),
-    rrf_ks: Sequence[float] = (1.0, 10.0, 60.0),
+    alphas: Sequence[float] = ALPHA_GRID,
+    sparse_sides: Sequence[str] = ("splade", "bm25", "bm25+splade"),
+    fusions: Sequence[str] = ("minmax", "zscore", "dbsf"),
+    rrf_ks: Sequence[float] = RRF_KS,
 ) -> list[Candidate]:
-    """The grid: alpha = dense weight; the sparse side shares ``1 - alpha`` equally.
+    """The grid: alpha = dense weight; the sparse side (a key of ``SPARSE_SIDES``) shares ``1 - alpha`` equally.
 
     RRF constants are textbook ones (ranks from 1): 1 is Qdrant's default (its k = 2), 60 the literature's.
     """
+    for f in fusions:
+        check_choice(f, "fusion", [x for x in FUSIONS if x != "rrf"])
     out = []
     for side in sparse_sides:
+        check_choice(side, "sparse side", list(SPARSE_SIDES))
         for a in alphas:
-            weights = (("dense", float(a)),) + tuple((n, float((1 - a) / len(side))) for n in side)
-            out += [Candidate(weights, m) for m in methods]
+            weights = tuple(alpha_weights(a, side).items())
+            out += [Candidate(weights, f) for f in fusions]
             out += [Candidate(weights, "rrf", k) for k in rrf_ks]
     return out
 
@@ -140,7 +154,7 @@ def evaluate_candidates(
     terms = FusionTerms({n: m[rows] for n, m in raw.items()})
     results = []
     for c in grid:
-        fused = terms.fuse(dict(c.weights), c.method, c.rrf_k)
+        fused = terms.fuse(dict(c.weights), c.fusion, c.rrf_k)
         results.append((c, float(ndcg_at_k(fused, gains[rows]).mean())))
     return sorted(results, key=lambda r: -r[1])
 

@@ -177,12 +177,6 @@ def check_documents(doc_ids: object, texts: object) -> tuple[list[str], list[str
     return doc_ids, texts
 
 
-def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
-    """``a`` and ``b`` pair up one to one."""
-    if len(a) != len(b):
-        raise ValueError(f"{len(a)} {name_a} but {len(b)} {name_b}; pass one of each per item.")
-
-
 def check_writable_file(path: object, name: str = "path") -> Path:
     """A file path we can write now (its folder exists and is writable), checked before long work."""
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):

@@ -1,4 +1,4 @@
-"""Thin ipywidgets layers over pure functions; tests drive them without a browser."""
+"""Thin ipywidgets layers over pure functions (notebooks 03 and 04); tests drive them without a browser."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import html
 import ipywidgets as widgets
 
 from .expansion import term_origins
+from .fusion import FUSIONS, RECOMMENDED_HYBRID, SPARSE_SIDES
 from .sparse import SpladeEncoder
 from .validation import check_int
+
+DEFAULT_ALPHA = RECOMMENDED_HYBRID["weights"]["dense"]
 
 MAX_CHARS = 20_000  # longer input is cut before tokenising (the model reads 512 pieces anyway)
 
@@ -89,12 +92,12 @@ def top_list_html(state: dict, titles: dict[str, str] | None = None) -> str:
     )
     head = "<tr><th>rank</th><th>move</th><th>gain</th><th>doc</th><th>title</th><th>score</th></tr>"
     caption = (f"query {html.escape(state['query_id'])}: nDCG@10 {state['query_ndcg']:.3f} · all queries "
-               f"{state['mean_ndcg']:.3f} at alpha {state['alpha']:.2f} ({state['method']})")
+               f"{state['mean_ndcg']:.3f} at alpha {state['alpha']:.2f} ({state['fusion']})")
     return f"<p>{caption}</p><table class='alpha-top'>{head}{rows}</table>"
 
 
 class AlphaSlider:
-    """Alpha slider + normalisation selector + query picker over an :class:`~splade_helpers.lab.AlphaLab`.
+    """Alpha slider + fusion selector + query picker over an :class:`~splade_helpers.lab.AlphaLab`.
 
     Moving any control recomputes the fusion for every query (one matrix operation), redraws the
     nDCG@10-versus-alpha curve with the current alpha marked, and lists the chosen query's top 10
@@ -102,17 +105,14 @@ class AlphaSlider:
     ``.state`` and ``.figure`` hold what is shown.
     """
 
-    def __init__(self, lab, alpha: float = 0.65, method: str = "minmax", query_id: str | None = None,
-                 sparse: str = "bm25+splade") -> None:
-        from .lab import SPARSE_SIDES
-        from .tuning import FUSION_METHODS
-
+    def __init__(self, lab, alpha: float = DEFAULT_ALPHA, fusion: str = RECOMMENDED_HYBRID["fusion"],
+                 query_id: str | None = None, sparse: str = "bm25+splade") -> None:
         self.lab = lab
         ds = lab.dataset
         self.titles = dict(zip(ds.doc_ids, ds.doc_titles)) if ds.doc_titles else {}
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha",
                                          continuous_update=True, readout_format=".2f")
-        self.method = widgets.Dropdown(options=list(FUSION_METHODS), value=method, description="fusion")
+        self.fusion = widgets.Dropdown(options=[f for f in FUSIONS if f != "none"], value=fusion, description="fusion")
         self.sparse = widgets.Dropdown(options=list(SPARSE_SIDES), value=sparse, description="sparse side")
         self.query = widgets.Dropdown(
             options=[(f"{q}: {' '.join(t.split())[:60]}", q) for q, t in zip(ds.query_ids, ds.query_texts)],
@@ -121,9 +121,9 @@ class AlphaSlider:
         self.table = widgets.HTML()
         self.state: dict | None = None
         self.figure = None
-        for control in (self.alpha, self.method, self.sparse, self.query):
+        for control in (self.alpha, self.fusion, self.sparse, self.query):
             control.observe(self.update, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.alpha, self.method, self.sparse]), self.query, self.plot, self.table])
+        self.widget = widgets.VBox([widgets.HBox([self.alpha, self.fusion, self.sparse]), self.query, self.plot, self.table])
         self.update()
 
     def update(self, change=None) -> None:
@@ -133,9 +133,9 @@ class AlphaSlider:
         from .plots import alpha_curve_figure
 
         previous = [d for _, d, *_ in self.state["top"]] if self.state and change and change["owner"] is not self.query else None
-        self.state = self.lab.state(round(self.alpha.value, 2), self.method.value, self.query.value,
+        self.state = self.lab.state(round(self.alpha.value, 2), self.fusion.value, self.query.value,
                                     self.sparse.value, previous=previous)
-        curve = self.lab.curve(self.method.value, self.sparse.value)
+        curve = self.lab.curve(self.fusion.value, self.sparse.value)
         self.figure = alpha_curve_figure(self.lab.alphas, curve, self.state["alpha"], self.state["mean_ndcg"])
         self.table.value = top_list_html(self.state, self.titles)
         with self.plot:
@@ -152,7 +152,7 @@ class Explorer:
     ``.results`` holds the last :func:`~splade_helpers.lab.explore` output; ``.table`` its HTML.
     """
 
-    def __init__(self, retrievers, dataset=None, alpha: float = 0.65, k: int = 10, query: str = "") -> None:
+    def __init__(self, retrievers, dataset=None, alpha: float = DEFAULT_ALPHA, k: int = 10, query: str = "") -> None:
         self.retrievers, self.k = retrievers, k
         self.titles = dict(zip(dataset.doc_ids, dataset.doc_titles)) if dataset is not None and dataset.doc_titles else {}
         self.text = widgets.Text(value=query, placeholder="Type a query and press Enter", description="query",

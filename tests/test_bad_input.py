@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import splade_helpers as sh
 from splade_helpers import qdrant as q
-from splade_helpers.evaluate import main as evaluate_main
+from splade_helpers.evaluation.__main__ import main as evaluate_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data" / "cranfield"
@@ -65,11 +65,11 @@ def test_bad_integers_are_refused_before_any_work_and_nothing_bad_is_cached(spla
                             ({"window": 2}, "window=2"), ({"stride": 3}, "stride=3 needs a window"),
                             ({"batch_size": 2.5}, "batch_size=2.5 must be an int")):
         with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
-            splade.encode_batch(texts, **kwargs)
+            splade.encode_documents(texts, **kwargs)
     assert not list(tmp_cache.rglob("*.npz"))  # nothing written
-    good = splade.encode_batch(texts)
+    good = splade.encode_documents(texts)
     assert (np.diff(good.indptr) > 0).all()
-    other = splade.encode_batch(texts, batch_size=4)  # another batch size: its own cache entry
+    other = splade.encode_documents(texts, batch_size=4)  # another batch size: its own cache entry
     assert len(list(tmp_cache.rglob("*.npz"))) == 2 and np.abs((good - other).toarray()).max() < 1e-4
 
 
@@ -86,7 +86,7 @@ def test_the_dense_encoder_refuses_a_masked_language_model_folder(splade):
 
 def test_a_hybrid_reindexes_when_the_texts_change():
     bm25 = sh.BM25Retriever()
-    hybrid = sh.HybridRetriever([bm25], method="minmax")
+    hybrid = sh.HybridRetriever([bm25], fusion="minmax")
     hybrid.index(["a", "b"], ["wing flutter", "heat transfer"])
     assert hybrid.search(["flutter"])[0][0][0] == "a"
     hybrid.index(["a", "b"], ["heat transfer", "wing flutter"])  # same ids, texts swapped
@@ -190,7 +190,7 @@ def test_a_corpus_without_a_single_term_scores_zero():
 
 def test_a_lone_surrogate_is_refused_with_its_position(splade, dense):
     text = "wing \ud800 flutter"
-    for call in (lambda: splade.encode(text), lambda: splade.encode_queries([text]), lambda: dense.encode([text]),
+    for call in (lambda: splade.vector(text), lambda: splade.encode_queries([text]), lambda: dense.encode([text]),
                  lambda: sh.analyze([text]), lambda: sh.BM25Retriever().index(["a"], [text])):
         with pytest.raises(ValueError, match=r"'\\ud800' at character 5, a lone surrogate"):
             call()
@@ -219,7 +219,7 @@ def world(mini, splade, dense):
     store.index(mini.doc_ids, mini.doc_texts)
     vectors = store.query_vectors(mini.query_texts[:1])
     lab = sh.AlphaLab(mini, scores)
-    reference = splade.encode_batch(mini.doc_texts[:20], cache=False).toarray()
+    reference = splade.encode_documents(mini.doc_texts[:20], cache=False).toarray()
     yield {"retrievers": retrievers, "scores": scores, "store": store, "vectors": vectors, "lab": lab,
            "reference": reference}
     store.close()
@@ -231,29 +231,29 @@ def entry_points(w, splade, dense, mini):
     one = [s["dense"][:2], s["bm25"][:2]]
     query = {"dense": v["dense"][0], "splade": v["splade"][0]}
     return [
-        ("batch_size", lambda x: splade.encode_batch(["flutter"], batch_size=x, cache=False)),
-        ("max_length", lambda x: splade.encode_batch(["flutter"], max_length=x, cache=False)),
-        ("window", lambda x: splade.encode_batch(["flutter"], window=x, cache=False)),
-        ("kind", lambda x: splade.encode_batch(["flutter"], kind=x, cache=False)),
-        ("top_k", lambda x: splade.encode("flutter", top_k=x)),
-        ("cache", lambda x: splade.encode_batch(["flutter"] * 20, cache=x)),
-        ("texts", lambda x: splade.encode_batch(x)),
+        ("batch_size", lambda x: splade.encode_documents(["flutter"], batch_size=x, cache=False)),
+        ("max_length", lambda x: splade.encode_documents(["flutter"], max_length=x, cache=False)),
+        ("window", lambda x: splade.encode_documents(["flutter"], window=x, cache=False)),
+        ("kind", lambda x: splade.encode(["flutter"], kind=x, cache=False)),
+        ("top_k", lambda x: splade.vector("flutter", top_k=x)),
+        ("cache", lambda x: splade.encode_documents(["flutter"] * 20, cache=x)),
+        ("texts", lambda x: splade.encode_documents(x)),
         ("texts", lambda x: dense.encode(x)),
         ("k", lambda x: r["bm25"].search(["flutter"], k=x)),
         ("k", lambda x: r["splade"].rank(s["splade"][:1], k=x)),
         ("queries", lambda x: r["dense"].scores(x)),
-        ("k", lambda x: sh.rrf(one, k=x)),
+        ("rrf_k", lambda x: sh.rrf(one, rrf_k=x)),
         ("depth", lambda x: sh.rrf(one, depth=x)),
         ("weights", lambda x: sh.rrf(one, weights=[x, 1.0])),
         ("weights", lambda x: sh.weighted_sum(one, [x, 1.0])),
         ("normalization", lambda x: sh.normalize(one[0], x)),
         ("alpha", lambda x: sh.convex(one[0], one[1], x)),
         ("limit", lambda x: sh.fuse_lists([[("a", 1.0)]], limit=x)),
-        ("k", lambda x: sh.fuse_lists([[("a", 1.0)]], k=x)),
+        ("rrf_k", lambda x: sh.fuse_lists([[("a", 1.0)]], rrf_k=x)),
         ("k", lambda x: sh.top_k(one[0], x)),
         ("k", lambda x: sh.prune_top_k(splade.encode_queries(["flutter"]), x)),
         ("alpha", lambda x: lab.state(x)),
-        ("method", lambda x: lab.state(0.5, method=x)),
+        ("fusion", lambda x: lab.state(0.5, fusion=x)),
         ("k", lambda x: lab.state(0.5, k=x)),
         ("sparse", lambda x: lab.curve("minmax", x)),
         ("alpha", lambda x: sh.explore("flutter", r, alpha=x)),
@@ -264,7 +264,7 @@ def entry_points(w, splade, dense, mini):
         ("limit", lambda x: w["store"].search("bm25", v["bm25"][0], limit=x)),
         ("using", lambda x: w["store"].search(x, v["bm25"][0])),
         ("alpha", lambda x: w["store"].hybrid_search(query, fusion="formula", alpha=x)),
-        ("k", lambda x: w["store"].hybrid_search(query, k=x)),
+        ("rrf_k", lambda x: w["store"].hybrid_search(query, rrf_k=x)),
         ("prefetch_limit", lambda x: w["store"].hybrid_search(query, prefetch_limit=x)),
         ("weights", lambda x: w["store"].hybrid_search(query, weights=[x, 1.0])),
         ("fusion", lambda x: w["store"].hybrid_search(query, fusion=x)),
@@ -276,7 +276,6 @@ def entry_points(w, splade, dense, mini):
         ("k", lambda x: sh.compare_retrievers(mini, ["bm25"], k=x)),
         ("dataset", lambda x: sh.load_dataset(x)),
         ("batch_size", lambda x: sh.SpladeEncoder(batch_size=x)),  # checked before the model loads
-        ("head_dtype", lambda x: sh.SpladeEncoder(head_dtype=x)),
         ("batch_size", lambda x: sh.DenseEncoder(batch_size=x)),
         ("model", lambda x: sh.resolve_model(x) if x is not None else sh.resolve_model("no/such-model-here")),
     ]
@@ -313,7 +312,7 @@ def test_every_public_entry_point_refuses_bad_values_by_name(world, splade, dens
 
 def test_bad_values_changed_nothing_that_is_cached(world, splade, mini):
     """After the property test, a valid call still returns the fresh computation."""
-    again = splade.encode_batch(mini.doc_texts[:20]).toarray()
+    again = splade.encode_documents(mini.doc_texts[:20]).toarray()
     assert np.abs(again - world["reference"]).max() < 1e-5
 
 

@@ -332,7 +332,7 @@ def shown_top_rows(slider) -> list[list[str]]:
 
 def caption(state: dict) -> str:
     return (f"query {state['query_id']}: nDCG@10 {state['query_ndcg']:.3f} · all queries {state['mean_ndcg']:.3f} "
-            f"at alpha {state['alpha']:.2f} ({state['method']})")
+            f"at alpha {state['alpha']:.2f} ({state['fusion']})")
 
 
 def shown_curve(slider) -> list[dict]:
@@ -342,7 +342,7 @@ def shown_curve(slider) -> list[dict]:
 def assert_figure_matches(traces: list[dict], lab, state: dict) -> None:
     curve, marker = traces
     assert curve["x"] == pytest.approx(list(lab.alphas), abs=1e-4)
-    assert curve["y"] == pytest.approx(list(lab.curve(state["method"])), abs=1e-4)
+    assert curve["y"] == pytest.approx(list(lab.curve(state["fusion"])), abs=1e-4)
     assert marker["x"] == pytest.approx([state["alpha"]], abs=1e-4)
     assert marker["y"] == pytest.approx([state["mean_ndcg"]], abs=1e-4)
 
@@ -368,8 +368,8 @@ def test_notebook_runs_in_jupyterlab_and_its_figures_render(page, lab, name):
 
 
 def test_alpha_slider_and_explorer_in_jupyterlab(page, lab, course):
+    from splade_helpers.fusion import RECOMMENDED_HYBRID
     from splade_helpers.lab import explore
-    from splade_helpers.retrievers import RECOMMENDED_HYBRID
 
     name = "04_hybrid_scoring.ipynb"
     open_and_run(page, lab, name)

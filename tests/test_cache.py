@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from splade_helpers.cache import cache_dir, cache_key, cached_arrays, load_arrays, save_arrays
+from splade_helpers.cache import cache_dir, cached_arrays, digest, load_arrays, save_arrays
 
 
 def test_cache_dir_moves_with_the_environment_variable(tmp_path, monkeypatch):
@@ -10,10 +10,10 @@ def test_cache_dir_moves_with_the_environment_variable(tmp_path, monkeypatch):
 
 
 def test_keys_depend_on_every_part():
-    base = cache_key("m", 512, texts=["a", "b"])
-    assert base == cache_key("m", 512, texts=["a", "b"])
-    assert len({base, cache_key("m", 256, texts=["a", "b"]), cache_key("n", 512, texts=["a", "b"]),
-                cache_key("m", 512, texts=["ab"]), cache_key("m", 512, texts=["b", "a"])}) == 5
+    base = digest("m", 512, texts=["a", "b"])
+    assert base == digest("m", 512, texts=["a", "b"])
+    assert len({base, digest("m", 256, texts=["a", "b"]), digest("n", 512, texts=["a", "b"]),
+                digest("m", 512, texts=["ab"]), digest("m", 512, texts=["b", "a"])}) == 5
 
 
 def test_round_trip(tmp_path):
@@ -69,11 +69,11 @@ def test_an_entry_of_the_wrong_shape_is_not_returned(tmp_cache):
 
 def test_a_corrupted_splade_cache_file_is_recomputed(splade, tmp_cache):
     texts = ["wing flutter at transonic speed"]
-    good = splade.encode_batch(texts, cache=True).toarray()
+    good = splade.encode_documents(texts, cache=True).toarray()
     (path,) = tmp_cache.rglob("*.npz")
     path.write_bytes(path.read_bytes()[:100])
     with pytest.warns(RuntimeWarning, match="cannot be read"):
-        again = splade.encode_batch(texts, cache=True).toarray()
+        again = splade.encode_documents(texts, cache=True).toarray()
     np.testing.assert_array_equal(good, again)
 
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from splade_helpers.evaluate import main
+from splade_helpers.evaluation.__main__ import main
 
 
 def test_cli_on_the_mini_corpus_writes_json(tmp_path, capsys):
@@ -30,7 +30,7 @@ def test_cranfield_hybrid_beats_every_single_retriever(tmp_path):
     """The course's claim, checked end to end through the real command."""
     out = tmp_path / "cranfield.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "splade_helpers.evaluate", "--dataset", "cranfield", "--json", str(out)],
+        [sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "cranfield", "--json", str(out)],
         capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stderr

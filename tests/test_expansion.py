@@ -16,7 +16,7 @@ from splade_helpers.expansion import (
 def test_term_origins_agree_with_the_encoder(splade):
     text = "machine learning tutorial"
     origins = term_origins(splade, text)
-    vec = splade.encode(text)
+    vec = splade.vector(text)
     assert len(origins) == len(vec["indices"])
     assert [(o.term, round(o.weight, 5)) for o in origins[:20]] == [(t, round(w, 5)) for t, w in vec["terms"]]
     by_term = {o.term: o for o in origins}
@@ -39,8 +39,8 @@ def test_empty_text_has_no_origins(splade):
 
 
 def test_match_contributions_sum_to_the_dot_product(splade):
-    q = splade.encode_batch(["heat transfer"], cache=False)
-    d = splade.encode_batch(["the transfer of heat through a boundary layer"], cache=False)
+    q = splade.encode_documents(["heat transfer"], cache=False)
+    d = splade.encode_documents(["the transfer of heat through a boundary layer"], cache=False)
     parts = match_contributions(q, d, splade.vocab)
     assert sum(p[3] for p in parts) == pytest.approx(float((q @ d.T).toarray()[0, 0]), rel=1e-5)
     assert [p[3] for p in parts] == sorted((p[3] for p in parts), reverse=True)

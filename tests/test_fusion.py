@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from splade_helpers import convex, normalize, ranks, rrf
+from splade_helpers.fusion import article_hybrid_matrix, article_hybrid_score
 
 # multiples of 1/8: exact in binary, so affine transforms do not merge distinct scores
 finite = st.integers(-8000, 8000).map(lambda x: x / 8)
@@ -28,7 +29,7 @@ def test_minmax_and_zscore_ignore_positive_affine_transforms(m, scale, shift):
 @settings(max_examples=60, deadline=None)
 @given(matrices)
 def test_rrf_depends_only_on_ranks(m):
-    np.testing.assert_allclose(rrf([m], k=60), rrf([np.exp(m / 1e4)], k=60))
+    np.testing.assert_allclose(rrf([m], rrf_k=60), rrf([np.exp(m / 1e4)], rrf_k=60))
 
 
 def test_constant_rows_normalise_to_zero():
@@ -43,7 +44,7 @@ def test_ranks_break_ties_by_document_order():
 def test_rrf_values():
     a = np.array([[3.0, 2.0, 1.0]])
     b = np.array([[0.0, 5.0, 1.0]])
-    out = rrf([a, b], k=60, retrieved=[None, b > 0])
+    out = rrf([a, b], rrf_k=60, retrieved=[None, b > 0])
     np.testing.assert_allclose(out, [[1 / 61, 1 / 62 + 1 / 61, 1 / 63 + 1 / 62]])
 
 
@@ -61,17 +62,17 @@ def test_bad_input_is_named():
 
 
 def test_one_rrf_convention_ranks_from_one_and_a_weight_divides_the_rank():
-    from splade_helpers.fusion import QDRANT_DEFAULT_RRF_K, fuse_lists, qdrant_rrf_k
+    from splade_helpers.fusion import fuse_lists, qdrant_rrf_k
 
     a = np.array([[3.0, 2.0, 1.0]])
-    np.testing.assert_allclose(rrf([a], k=60, weights=[2.0]), [[1 / (60 + 1 / 2), 1 / (60 + 2 / 2), 1 / (60 + 3 / 2)]])
-    assert qdrant_rrf_k(60) == 61 and qdrant_rrf_k(QDRANT_DEFAULT_RRF_K) == 2  # Qdrant counts positions from 0
+    np.testing.assert_allclose(rrf([a], rrf_k=60, weights=[2.0]), [[1 / (60 + 1 / 2), 1 / (60 + 2 / 2), 1 / (60 + 3 / 2)]])
+    assert qdrant_rrf_k(60) == 61 and qdrant_rrf_k(1) == 2  # Qdrant counts positions from 0
     with pytest.raises(ValueError, match="whole number"):
         qdrant_rrf_k(1.5)
     x, y = [("x", 3.0), ("y", 2.0)], [("y", 9.0), ("z", 1.0)]
     # Qdrant's default Fusion.Rrf(k=2): 1 / (2 + position from 0) = 1 / (1 + rank from 1)
-    assert dict(fuse_lists([x, y], "rrf", k=1)) == pytest.approx({"x": 1 / 2, "y": 1 / 3 + 1 / 2, "z": 1 / 3})
-    assert [d for d, _ in fuse_lists([x, y], "rrf", k=60)] == ["y", "x", "z"]
+    assert dict(fuse_lists([x, y], "rrf", rrf_k=1)) == pytest.approx({"x": 1 / 2, "y": 1 / 3 + 1 / 2, "z": 1 / 3})
+    assert [d for d, _ in fuse_lists([x, y], "rrf", rrf_k=60)] == ["y", "x", "z"]
 
 
 @settings(max_examples=40, deadline=None)
@@ -83,8 +84,8 @@ def test_matrix_rrf_equals_the_list_fusion_qdrant_runs(m, k, w):
     ids = [f"d{j}" for j in range(m.shape[1])]
     order = [np.argsort(-row, kind="stable") for row in m]
     lists = [[(ids[j], row[j]) for j in o if row[j] > 0] for row, o in zip(m, order)]
-    fused = rrf([m[:1], m[1:]], k=k, weights=[1.0, w], retrieved=[m[:1] > 0, m[1:] > 0])[0]
-    expected = dict(fuse_lists(lists, "rrf", limit=len(ids), k=k, weights=[1.0, w]))
+    fused = rrf([m[:1], m[1:]], rrf_k=k, weights=[1.0, w], retrieved=[m[:1] > 0, m[1:] > 0])[0]
+    expected = dict(fuse_lists(lists, "rrf", limit=len(ids), rrf_k=k, weights=[1.0, w]))
     assert {ids[j]: fused[j] for j in range(len(ids)) if fused[j] > 0} == pytest.approx(expected)
 
 
@@ -110,7 +111,18 @@ def test_fusion_parameters_are_checked():
         rrf([one, one], retrieved=[None])
     with pytest.raises(ValueError, match="depth=0 must be an int >= 1"):
         rrf([one], depth=0)
-    with pytest.raises(ValueError, match="k=-1.0 must be a finite number >= 0"):
-        fuse_lists([[("a", 1.0)]], k=-1)
+    with pytest.raises(ValueError, match="rrf_k=-1.0 must be a finite number >= 0"):
+        fuse_lists([[("a", 1.0)]], rrf_k=-1)
     with pytest.raises(TypeError, match="limit=2.5 must be an int"):
         fuse_lists([[("a", 1.0)]], limit=2.5)
+
+
+def test_the_reference_article_s_formula_scalar_and_matrix_agree():
+    q = {"dense": [1.0, 0.0], "sparse": {"indices": [1, 5], "values": [2.0, 1.0]}}
+    d = {"dense": [0.6, 0.8], "sparse": {"indices": [5, 9], "values": [3.0, 1.0]}}
+    # cosine 0.6; sparse 1*3 / (3 + 4) = 3/7
+    assert article_hybrid_score(q, d, 0.7) == pytest.approx(0.7 * 0.6 + 0.3 * 3 / 7)
+    m = article_hybrid_matrix(np.array([[0.6]]), np.array([[3.0]]), [3.0], [4.0], 0.7)
+    assert m[0, 0] == pytest.approx(article_hybrid_score(q, d, 0.7))
+    with pytest.raises(ValueError, match="alpha=2"):
+        article_hybrid_score(q, d, 2)

@@ -74,5 +74,5 @@ def test_the_bundled_splade_model_loads_with_matching_dimensions():
 def test_bad_arguments():
     with pytest.raises(TypeError, match="hub id or a folder"):
         resolve_model(42, "splade")
-    with pytest.raises(ValueError, match="kind='sparse'"):
+    with pytest.raises(ValueError, match="family='sparse'"):
         resolve_model(None, "sparse")

@@ -17,7 +17,7 @@ from qdrant_client import models
 
 import splade_helpers as sh
 from splade_helpers import qdrant as q
-from splade_helpers.evaluate import compare_retrievers
+from splade_helpers.evaluation import compare_retrievers
 from splade_helpers.fusion import fuse_lists, top_k
 
 ENGINES = ["edge", "local"]
@@ -396,12 +396,12 @@ def rrf_consistent(got, lists, k, weights=None, limit=10, depth=100, atol=1e-4):
 def test_the_tie_aware_rrf_check_can_fail():
     a = [("x", 3.0), ("y", 2.0), ("z", 2.0)]
     b = [("y", 9.0), ("x", 1.0)]
-    right = fuse_lists([a, b], "rrf", k=1)
+    right = fuse_lists([a, b], "rrf", rrf_k=1)
     assert rrf_consistent(right, [a, b], k=1)
-    assert not rrf_consistent(fuse_lists([a, b], "rrf", k=60), [a, b], k=1)  # another constant
+    assert not rrf_consistent(fuse_lists([a, b], "rrf", rrf_k=60), [a, b], k=1)  # another constant
     assert not rrf_consistent(right[:2], [a, b], k=1)  # a document left out
     assert not rrf_consistent(right[::-1], [a, b], k=1)  # order reversed
-    swapped = fuse_lists([[("x", 3.0), ("z", 2.0), ("y", 2.0)], b], "rrf", k=1)  # y and z tie in a: either order is fine
+    swapped = fuse_lists([[("x", 3.0), ("z", 2.0), ("y", 2.0)], b], "rrf", rrf_k=1)  # y and z tie in a: either order is fine
     assert rrf_consistent(swapped, [a, b], k=1)
 
 
@@ -444,11 +444,11 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
     column = {d: j for j, d in enumerate(cranfield.doc_ids)}
     ds = {"dense": None, "splade": None}
     cases = {
-        "rrf, Qdrant's default k": (ds, {"fusion": "rrf", "k": 1}),
-        "rrf k=60, weighted": ({"dense": None, "bm25": None}, {"fusion": "rrf", "k": 60, "weights": [0.65, 0.35]}),
+        "rrf, Qdrant's default k": (ds, {"fusion": "rrf", "rrf_k": 1}),
+        "rrf k=60, weighted": ({"dense": None, "bm25": None}, {"fusion": "rrf", "rrf_k": 60, "weights": [0.65, 0.35]}),
         "dbsf": ({"dense": None, "bm25": None}, {"fusion": "dbsf"}),
         "formula": (ds, {"fusion": "formula", "alpha": 0.7}),
-        "rrf, filtered": ({"dense": None, "bm25": None}, {"fusion": "rrf", "k": 1, "filter": q.Range("length", 100, 200)}),
+        "rrf, filtered": ({"dense": None, "bm25": None}, {"fusion": "rrf", "rrf_k": 1, "filter": q.Range("length", 100, 200)}),
     }
     mismatches = []
     for i, qid in enumerate(cranfield.query_ids):
@@ -467,11 +467,11 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
                                    for d in dense_in.keys() | splade_in.keys()), key=lambda x: -x[1])[:10]
             else:
                 parts = [source[n][i] for n in names]
-                expected = fuse_lists(parts, kwargs["fusion"], limit=10, k=kwargs.get("k", 60), weights=kwargs.get("weights"))
+                expected = fuse_lists(parts, kwargs["fusion"], limit=10, rrf_k=kwargs.get("rrf_k", 60), weights=kwargs.get("weights"))
             for e, s in (("edge", edge), ("local", local)):
                 got = s.hybrid_search(query, limit=10, prefetch_limit=100, **kwargs)
                 if kwargs["fusion"] == "rrf":  # ties in a prefetch list may come in any order
-                    ok = rrf_consistent(got, [source[n][i] for n in names], kwargs["k"], kwargs.get("weights"))
+                    ok = rrf_consistent(got, [source[n][i] for n in names], kwargs["rrf_k"], kwargs.get("weights"))
                 else:
                     ok = same_ranking(got, expected)
                 if not ok:
@@ -482,7 +482,7 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
 @pytest.mark.slow
 def test_evaluate_through_edge_prints_exactly_the_in_memory_metrics():
     def table(backend):
-        proc = subprocess.run([sys.executable, "-m", "splade_helpers.evaluate", "--dataset", "cranfield", "--backend", backend],
+        proc = subprocess.run([sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "cranfield", "--backend", backend],
                               capture_output=True, text=True, timeout=900, env=os.environ.copy())
         assert proc.returncode == 0, proc.stderr[-2000:]
         return [line.split()[:4] for line in proc.stdout.splitlines()[3:]]  # retriever and three metrics

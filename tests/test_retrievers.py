@@ -37,12 +37,12 @@ def test_duplicate_or_mismatched_ids_are_refused():
 
 def test_hybrid_fuses_component_scores(splade):
     bm25, sp = BM25Retriever(), SpladeRetriever(splade)
-    h = HybridRetriever([bm25, sp], method="rrf").index(DOC_IDS, DOCS)
+    h = HybridRetriever([bm25, sp], fusion="rrf").index(DOC_IDS, DOCS)
     m = [bm25.scores(["heat transfer"]), sp.scores(["heat transfer"])]
     np.testing.assert_allclose(h.scores(["heat transfer"]), h.fuse(m))
     assert h.search(["heat transfer"])[0][0][0] == "b"
-    with pytest.raises(ValueError, match="method='max'"):
-        HybridRetriever([bm25], method="max")
+    with pytest.raises(ValueError, match="fusion='max'"):
+        HybridRetriever([bm25], fusion="max")
 
 
 def test_build_retrievers_names():

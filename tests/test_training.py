@@ -1,4 +1,4 @@
-"""How SPLADE learns: the objective equals sentence-transformers', the fast head equals the library's path,
+"""How SPLADE learns: the objective equals sentence-transformers',
 and a real training run on the mini corpus produces a model the course can load and evaluate."""
 
 import json
@@ -9,32 +9,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from st_library import DOCS, QUERIES, features, library_model
 
 import splade_helpers as sh
 from splade_helpers import training as T
 from splade_helpers.inference_free import InferenceFreeEncoder, load_sparse_encoder
 
 MINI_TRAIN_ARGS = ["--dataset", "mini", "--pairs", "titles", "--batch-size", "8", "--max-length", "64"]  # as benchmarks/training.py times it
-QUERIES = ["flutter of swept wings", "heat transfer in hypersonic flow", "buckling of cylinders", "boundary layer transition"]
-DOCS = ["Flutter tests of swept-wing models at transonic speeds in a wind tunnel.", "Measurements of heat transfer to a cone at Mach 7.",
-        "Buckling of thin cylindrical shells under axial compression and external pressure.",
-        "Transition of the laminar boundary layer on a flat plate."]
-
-
-def library_model():
-    from sentence_transformers import SparseEncoder
-
-    model = SparseEncoder(str(sh.resolve_model(None, "splade").path), device="cpu")
-    for m in model.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.p = 0.0  # the same forward pass twice
-    return model
-
-
-def features(model, texts):
-    f = model.preprocess(texts)
-    f.pop("modality", None)
-    return f
 
 
 def test_the_objective_written_out_equals_sentence_transformers_splade_loss():
@@ -64,47 +45,6 @@ def test_the_regulariser_warm_up_equals_the_library_scheduler():
     callback.total_steps, callback.warmup_steps = 90, 30
     for step in (0, 1, 10, 29, 30, 60):
         assert T.regulariser_weight(step, 90, 3e-5) == pytest.approx(callback._calculate_weight_value(step, 3e-5), abs=1e-15)
-
-
-def test_the_fast_head_gives_the_library_s_vectors_and_gradients():
-    from sentence_transformers.sparse_encoder.losses import SparseMultipleNegativesRankingLoss, SpladeLoss
-
-    def run(fast):
-        torch.manual_seed(0)
-        model = library_model()
-        model.train()
-        loss = SpladeLoss(model, SparseMultipleNegativesRankingLoss(model), 3e-2, 5e-2)
-        batch = [features(model, QUERIES), features(model, DOCS)]
-        if fast:
-            with T.fast_splade_head(model):
-                parts = loss(batch)
-        else:
-            parts = loss(batch)
-        sum(parts.values()).backward()
-        return {k: float(v.detach()) for k, v in parts.items()}, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-
-    (lib_loss, lib_grad), (fast_loss, fast_grad) = run(False), run(True)
-    assert fast_loss == pytest.approx(lib_loss, abs=1e-6)
-    assert lib_grad.keys() == fast_grad.keys() and len(lib_grad) > 30
-    for name, g in lib_grad.items():  # relative to the largest gradient of each tensor (key biases are ~0: noise)
-        assert float((g - fast_grad[name]).abs().max()) <= 1e-6 + 1e-4 * float(g.abs().max()), name
-
-
-def test_the_winning_rows_are_those_torch_max_picks():
-    from splade_helpers.training.head import winning_rows
-
-    g = torch.Generator().manual_seed(0)
-    weight, bias = torch.randn(3000, 64, generator=g), torch.randn(3000, generator=g)
-    bounds = [0, 5, 6, 300, 420]
-    tokens = torch.randn(bounds[-1], 64, generator=g)
-    tokens[7] = tokens[8] = 10 * weight[5]  # rows 7 and 8 of text 2 tie for term 5: the first one wins
-    text = torch.tensor([0, 0, 1, 2, 2, 3, 3, 2])
-    term = torch.tensor([0, 2999, 17, 5, 5, 1000, 2, 2998])
-    full = torch.addmm(bias, tokens, weight.T)
-    expected = torch.tensor([int(full[bounds[r] : bounds[r + 1]].max(dim=0).indices[v]) + bounds[r]
-                             for r, v in zip(text.tolist(), term.tolist())])
-    assert expected[3] == expected[4] == 7
-    assert torch.equal(winning_rows(tokens, bounds, weight, bias, text, term), expected)
 
 
 def test_pairs_never_touch_test_queries_and_say_what_is_missing(mini, cranfield):
@@ -177,7 +117,7 @@ def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_pat
 
 
 def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model):
-    from splade_helpers.train import main
+    from splade_helpers.training.__main__ import main
 
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
@@ -197,9 +137,9 @@ def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model
 def test_train_and_evaluate_commands_end_to_end(tmp_path):
     # its speed (under a minute as a target) is measured by benchmarks/training.py, not asserted here
     env = {**os.environ, "TQDM_DISABLE": "1"}
-    done = subprocess.run([sys.executable, "-m", "splade_helpers.train", *MINI_TRAIN_ARGS, "--out", str(tmp_path / "model")],
+    done = subprocess.run([sys.executable, "-m", "splade_helpers.training", *MINI_TRAIN_ARGS, "--out", str(tmp_path / "model")],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    shown = subprocess.run([sys.executable, "-m", "splade_helpers.evaluate", "--dataset", "mini", "--retrievers", "splade",
+    shown = subprocess.run([sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "mini", "--retrievers", "splade",
                             "--splade-model", str(tmp_path / "model")], capture_output=True, text=True, timeout=300, env=env)
     assert shown.returncode == 0 and "splade" in shown.stdout, shown.stderr[-2000:]

@@ -206,7 +206,7 @@ def _request(r: Nearest | Fused, payload) -> models.QueryRequest:
     prefetch = [models.Prefetch(query=_vector(p.vector), using=p.using, limit=p.limit, filter=_filter(p.filter))
                 for p in r.prefetch]
     if r.fusion == "rrf":
-        query = models.RrfQuery(rrf=models.Rrf(k=qdrant_rrf_k(r.k), weights=list(r.weights) if r.weights else None))
+        query = models.RrfQuery(rrf=models.Rrf(k=qdrant_rrf_k(r.rrf_k), weights=list(r.weights) if r.weights else None))
     elif r.fusion == "dbsf":
         query = models.FusionQuery(fusion=models.Fusion.DBSF)
     else:

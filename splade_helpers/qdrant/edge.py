@@ -271,7 +271,7 @@ def _request(r: Nearest | Fused, payload) -> qe.QueryRequest:
                                with_vector=False)
     prefetch = [qe.Prefetch(limit=p.limit, query=_nearest(p), filter=_filter(p.filter)) for p in r.prefetch]
     if r.fusion == "rrf":
-        query = qe.Fusion.Rrf(k=qdrant_rrf_k(r.k), weights=list(r.weights) if r.weights else None)
+        query = qe.Fusion.Rrf(k=qdrant_rrf_k(r.rrf_k), weights=list(r.weights) if r.weights else None)
     elif r.fusion == "dbsf":
         query = qe.Fusion.Dbsf()
     else:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..retrievers import Retriever
 from ..validation import check_choice, check_texts
-from .schema import DENSE_VECTOR, VECTOR_NAMES
+from .schema import VECTOR_NAMES
 from .store import QdrantStore
 
 
@@ -25,7 +25,6 @@ class QdrantRetriever(Retriever):
         super().__init__()
         self.store, self.reindex = store, reindex
         self.name = check_choice(using, "using", VECTOR_NAMES)
-        self.sparse = using != DENSE_VECTOR
 
     def _index(self, doc_ids: list[str], texts: list[str]) -> None:
         if self.store.holds(doc_ids, texts):

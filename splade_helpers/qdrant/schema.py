@@ -34,7 +34,6 @@ from ..validation import check_unique_ids
 
 DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR = "dense", "splade", "bm25"
 VECTOR_NAMES = (DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR)
-SPARSE_VECTORS = (SPLADE_VECTOR, BM25_VECTOR)
 LAYOUT_VERSION = 1
 # fixed namespace: the same document id gives the same point id on every machine and every run
 POINT_NAMESPACE = uuid.UUID("6f1c3a52-8d3e-5b7a-9c41-2e5d7f0a9b13")

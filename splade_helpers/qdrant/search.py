@@ -7,17 +7,23 @@ turns texts and vectors into validated requests and engine answers into ``(doc_i
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..fusion import RRF_K, qdrant_rrf_k
+from ..bm25 import BM25Vectors
+from ..fusion import ENGINE_FUSIONS, RRF_K, qdrant_rrf_k
 from ..validation import check_alpha, check_choice, check_int, check_texts, check_weights
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, VECTOR_NAMES, SparseVec, check_dense, check_sparse, csr_row
 
-FUSIONS = ("rrf", "dbsf", "formula")
+if TYPE_CHECKING:
+    from ..dense import DenseEncoder
+    from ..sparse import SpladeEncoder
+
 MAX_LIMIT = 2**31 - 1  # engines count results in 32 bits
 
 
@@ -80,7 +86,7 @@ class Nearest:
 class Fused:
     """Prefetch each :class:`Nearest`, then fuse on the engine.
 
-    ``fusion``: ``rrf`` (``k`` in the textbook convention, see :mod:`splade_helpers.fusion`;
+    ``fusion``: ``rrf`` (``rrf_k`` in the textbook convention, see :mod:`splade_helpers.fusion`;
     optional ``weights``), ``dbsf``, or ``formula``: the reference article's
     ``alpha * cosine + (1 - alpha) * splade / (sum(q) + sum(d))`` with ``q_sum`` = sum(q) and the
     stored ``splade_sum`` payload as sum(d).
@@ -89,7 +95,7 @@ class Fused:
     prefetch: tuple[Nearest, ...]
     fusion: str
     limit: int
-    k: float = RRF_K
+    rrf_k: float = RRF_K
     weights: tuple[float, ...] | None = None
     alpha: float = 0.7
     q_sum: float = 0.0
@@ -99,20 +105,40 @@ class Fused:
 Hits = list[tuple[str, float]]  # (point id, score), best first
 
 
-class StoreQueries:
-    """Single, batched and hybrid queries over a store's collection (mixed into :class:`~.store.QdrantStore`).
+class StoreQueries(ABC):
+    """Single, batched and hybrid queries over a store's collection (the base of :class:`~.store.QdrantStore`).
 
-    Uses the store's encoders (``dense``, ``splade``, ``bm25``), its document ids (``doc_ids``,
-    ``_doc_of``, ``_refresh_ids``), ``_dense_dim`` and the engine primitive :meth:`_run`.
+    What a store must provide for them is declared here: its encoders (:attr:`dense`, :attr:`splade`,
+    ``bm25``), the documents it holds (``doc_ids``, ``_doc_of``: point id -> doc id, :meth:`_refresh_ids`),
+    the size of its dense vectors (:meth:`_dense_dim`) and the engine primitive :meth:`_run`.
     """
 
     collection: str
     doc_ids: list[str]
     _doc_of: dict[str, str]
+    bm25: BM25Vectors
 
+    @property
+    @abstractmethod
+    def dense(self) -> DenseEncoder:
+        """The dense encoder."""
+
+    @property
+    @abstractmethod
+    def splade(self) -> SpladeEncoder:
+        """The SPLADE encoder."""
+
+    @abstractmethod
+    def _dense_dim(self) -> int:
+        """The collection's dense vector size."""
+
+    @abstractmethod
+    def _refresh_ids(self, order: Sequence[str] | None = None) -> None:
+        """Read the stored (point id, doc id) pairs again into ``_doc_of`` and ``doc_ids``."""
+
+    @abstractmethod
     def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
         """Run requests on the engine: per request, (point id, score, payload or None) best first."""
-        raise NotImplementedError
 
     def query_vectors(self, queries: Sequence[str], kinds: Sequence[str] = VECTOR_NAMES) -> dict[str, list]:
         """Per query, the vectors of each kind asked for: dense lists (``None`` for an empty query), sparse vectors."""
@@ -190,7 +216,7 @@ class StoreQueries:
         fusion: str = "rrf",
         limit: int = 10,
         prefetch_limit: int = 100,
-        k: float = RRF_K,
+        rrf_k: float = RRF_K,
         weights: Sequence[float] | None = None,
         alpha: float = 0.7,
         filter: object = None,
@@ -200,16 +226,16 @@ class StoreQueries:
         Args:
             queries: ``{"dense": [...], "splade": SparseVec, "bm25": SparseVec}`` (any subset; the
                 prefetches follow this mapping's order; an empty sparse query adds no prefetch).
-            fusion: ``"rrf"`` (``1 / (k + rank / w)``, ranks from 1, textbook ``k``: sent to Qdrant
-                as ``k + 1``), ``"dbsf"``, or ``"formula"``: the reference article's
+            fusion: ``"rrf"`` (``1 / (rrf_k + rank / w)``, ranks from 1, textbook constant: sent to
+                Qdrant as ``rrf_k + 1``), ``"dbsf"``, or ``"formula"``: the reference article's
                 ``alpha * cosine + (1 - alpha) * splade / (sum(q) + sum(d))`` (needs ``dense`` then
                 ``splade``).
             weights: RRF only: one weight per prefetch (a weight divides the rank).
         """
-        fusion = check_choice(fusion, "fusion", FUSIONS)
+        fusion = check_choice(fusion, "fusion", ENGINE_FUSIONS)
         limit = check_int(limit, "limit", minimum=1, maximum=MAX_LIMIT)
         prefetch_limit = check_int(prefetch_limit, "prefetch_limit", minimum=1, maximum=MAX_LIMIT)
-        qdrant_rrf_k(k)  # a whole number the engine can take
+        qdrant_rrf_k(rrf_k)  # a whole number the engine can take
         alpha = check_alpha(alpha)
         if not isinstance(queries, Mapping) or not queries:
             raise TypeError("queries must be a non-empty mapping such as {'dense': [...], 'splade': SparseVec}.")
@@ -232,7 +258,7 @@ class StoreQueries:
         if not prefetch:
             return []
         w = tuple(weights[i] for i in kept) if weights is not None else None
-        request = Fused(tuple(prefetch), fusion, limit, k, w, alpha, q_sum, conditions)
+        request = Fused(tuple(prefetch), fusion, limit, rrf_k, w, alpha, q_sum, conditions)
         return self._hits(self._run([request], with_payload=True)[0])
 
     def score_matrix(self, using: str, queries: Sequence[str], doc_ids: Sequence[str] | None = None) -> np.ndarray:

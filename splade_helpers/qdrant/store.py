@@ -10,12 +10,13 @@ of primitive operations into their engine's object model. Queries are described 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
 from ..bm25 import BM25Vectors
-from ..sparse import progress_enabled
+from ..course import progress_enabled
 from ..validation import check_choice, check_documents, check_int, check_unique_ids
 from .schema import Layout, StoredPoint, iter_points, point_id
 from .search import StoreQueries
@@ -26,8 +27,9 @@ IF_EXISTS = ("error", "reuse", "recreate")
 class QdrantStore(StoreQueries):
     """Documents in one collection (``dense`` + ``splade`` + ``bm25``), searched through a Qdrant engine.
 
-    Subclasses implement the primitives (``_exists``, ``_create``, ``_drop``, ``_stored_layout``,
-    ``_upsert``, ``_delete``, ``_run``, ``_scroll_ids``, ``count``, ``close``); everything else is here.
+    Subclasses implement the engine primitives (the abstract methods: ``_exists``, ``_create``, ``_drop``,
+    ``_stored_layout``, ``_check_engine_schema``, ``_upsert``, ``_delete``, ``_page``, ``_retrieve``, ``_run``,
+    ``count``, ``schema``); everything else is here. Introduced in notebook 05.
 
     Args:
         collection: the collection's name.
@@ -85,31 +87,37 @@ class QdrantStore(StoreQueries):
 
     # --- engine primitives ---------------------------------------------------------------------
 
+    @abstractmethod
     def _exists(self) -> bool:
-        raise NotImplementedError
+        """Whether the collection exists."""
 
+    @abstractmethod
     def _create(self, layout: Layout) -> None:
-        raise NotImplementedError
+        """Create the collection with ``layout`` (and store its record)."""
 
+    @abstractmethod
     def _drop(self) -> None:
-        raise NotImplementedError
+        """Delete the collection (refusing anything this package did not make)."""
 
+    @abstractmethod
     def _stored_layout(self) -> dict | None:
-        raise NotImplementedError
+        """The layout record stored with the collection, or ``None``."""
 
+    @abstractmethod
     def _check_engine_schema(self, layout: Layout) -> list[str]:
         """Engine-level differences (vector names, sizes, distances, IDF modifier); empty: compatible."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _upsert(self, points: list[StoredPoint]) -> None:
-        raise NotImplementedError
+        """Write validated points; acknowledged when it returns."""
 
+    @abstractmethod
     def _delete(self, point_ids: list[str]) -> None:
-        raise NotImplementedError
+        """Delete points by point id."""
 
+    @abstractmethod
     def _page(self, offset, limit: int, payload: bool | list[str], with_vectors: bool) -> tuple[list[StoredPoint], object]:
         """One page of stored points from ``offset`` (engine-neutral), and the next offset (``None``: the end)."""
-        raise NotImplementedError
 
     def _scroll_all(self, payload: bool | list[str], with_vectors: bool = False) -> list[StoredPoint]:
         points, offset = [], None
@@ -130,9 +138,9 @@ class QdrantStore(StoreQueries):
         """Every stored point with its vectors and payload."""
         return self._scroll_all(True, with_vectors=True)
 
+    @abstractmethod
     def count(self) -> int:
         """Points stored."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release the engine (files, locks, connections)."""
@@ -265,12 +273,13 @@ class QdrantStore(StoreQueries):
         stored = self._stored_texts()
         return all(stored.get(d) == t for d, t in zip(doc_ids, texts))
 
+    @abstractmethod
     def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
-        raise NotImplementedError
+        """The stored points with these ids, vectors and payload included."""
 
+    @abstractmethod
     def schema(self) -> dict[str, dict]:
         """The named vectors as the engine reports them: size and distance, or the sparse modifier."""
-        raise NotImplementedError
 
     def fetch(self, doc_ids: Sequence[str]) -> list[StoredPoint]:
         """The stored points (vectors and payload) of these documents, in this order."""

@@ -2,19 +2,18 @@
 
 - :mod:`.objective`: the ranking loss and the FLOPS regulariser on one batch (equal to sentence-transformers');
 - :mod:`.pairs`: title pairs, judged pairs of the tuning queries, distillation lists and their teachers;
-- :mod:`.trainer`: :func:`train` through ``SparseEncoderTrainer``, cached on disk by everything that shapes a model;
-- :mod:`.head`: the max-first SPLADE head with a backward pass, which makes CPU training fast;
+- :mod:`.trainer`: :func:`train` through ``SparseEncoderTrainer``, cached on disk by everything that shapes a model
+  (fast on a CPU thanks to :mod:`splade_helpers.kernels.training_head`);
 - :mod:`.measure`: nDCG@10, non-zeros and FLOPS of an encoder; the share of negative logits.
 """
 
-from .head import PooledHead, fast_splade_head, splade_forward
 from .measure import measure_encoder, negative_logit_share
 from .objective import flops, ranking_loss, regulariser_weight, splade_objective
 from .pairs import PAIR_KINDS, TEACHERS, Pairs, distillation_examples, qrels_pairs, teacher_scores, title_pairs
 from .trainer import TrainConfig, TrainedModel, model_key, train
 
 __all__ = [
-    "PAIR_KINDS", "TEACHERS", "Pairs", "PooledHead", "TrainConfig", "TrainedModel", "distillation_examples",
-    "fast_splade_head", "flops", "measure_encoder", "model_key", "negative_logit_share", "qrels_pairs", "ranking_loss",
-    "regulariser_weight", "splade_forward", "splade_objective", "teacher_scores", "title_pairs", "train",
+    "PAIR_KINDS", "TEACHERS", "Pairs", "TrainConfig", "TrainedModel", "distillation_examples", "flops", "measure_encoder",
+    "model_key", "negative_logit_share", "qrels_pairs", "ranking_loss", "regulariser_weight", "splade_objective",
+    "teacher_scores", "title_pairs", "train",
 ]

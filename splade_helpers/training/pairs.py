@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..cache import digest
 from ..datasets import Dataset
 from ..validation import check_choice, check_int, check_texts
 
@@ -51,12 +50,10 @@ class Pairs:
         return len(self.anchors)
 
     def digest(self) -> str:
-        h = hashlib.sha256(self.source.encode())
-        for i, (a, p) in enumerate(zip(self.anchors, self.positives)):
-            h.update(a.encode("utf-8") + b"\x00" + p.encode("utf-8") + b"\x01")
-            if self.negatives is not None:
-                h.update(json.dumps([self.negatives[i], [round(x, 6) for x in self.labels[i]]]).encode())
-        return h.hexdigest()[:16]
+        """A digest of everything in the examples (part of a trained model's cache key)."""
+        labels = [[round(x, 6) for x in row] for row in self.labels] if self.labels is not None else None
+        texts = [t for i in range(len(self)) for t in (self.anchors[i], self.positives[i], *(self.negatives or [[]] * len(self))[i])]
+        return digest("pairs", self.source, len(self), labels, texts=texts, size=16)
 
     def columns(self) -> dict[str, list]:
         """The examples as the trainer's columns (anchor, positive, negative_1..n, label)."""
@@ -117,8 +114,7 @@ def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -
     if not anchors:
         raise ValueError(f"no judged pair with gain >= {min_gain} among the {len(query_ids)} queries given; "
                          f"pass tuning queries that have relevant documents.")
-    return Pairs(f"{dataset.name}:qrels:{hashlib.sha256(','.join(query_ids).encode()).hexdigest()[:8]}", anchors, positives,
-                 positive_ids=ids)
+    return Pairs(f"{dataset.name}:qrels:{digest(texts=query_ids, size=8)}", anchors, positives, positive_ids=ids)
 
 
 def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.ndarray, negatives: int = 3,
@@ -152,20 +148,17 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
     return Pairs(f"{pairs.source}:distilled:{negatives}", pairs.anchors, pairs.positives, negs, labels, pairs.positive_ids)
 
 def teacher_scores(dataset: Dataset, anchors: Sequence[str], teacher: str = "hybrid") -> np.ndarray:
-    """(anchors x documents) scores of a teacher over ``dataset``'s documents.
+    """(anchors x documents) scores of a teacher over ``dataset``'s documents, in [0, 1] per anchor.
 
-    ``hybrid`` is the course's recommended fusion (min-max, dense 0.65, BM25 and the bundled SPLADE
-    0.175 each: 0.423 nDCG@10 on Cranfield against 0.355 for SPLADE alone), ``dense`` the MiniLM
-    cosine, ``bm25`` BM25. Min-max normalised per anchor, so every teacher scores in [0, 1].
+    ``hybrid`` is the course's recommended hybrid (``fusion.RECOMMENDED_HYBRID``, built by
+    :func:`~splade_helpers.retrievers.build_retrievers`: a weighted sum of min-max scores, in [0, 1]
+    already), ``dense`` the MiniLM cosine and ``bm25`` BM25, min-max normalised.
     """
-    from ..fusion import normalize, weighted_sum
-    from ..retrievers import RECOMMENDED_HYBRID, build_retrievers
+    from ..fusion import normalize
+    from ..retrievers import build_retrievers
 
     teacher = check_choice(teacher, "teacher", TEACHERS)
     anchors = check_texts(anchors, "anchors")
-    names = list(RECOMMENDED_HYBRID["weights"]) if teacher == "hybrid" else [teacher]
-    retrievers = build_retrievers(names)
-    scores = {n: r.index(dataset.doc_ids, dataset.doc_texts).scores(anchors) for n, r in retrievers.items()}
-    if teacher == "hybrid":
-        return weighted_sum([scores[n] for n in names], [RECOMMENDED_HYBRID["weights"][n] for n in names], "minmax")
-    return normalize(scores[teacher], "minmax")
+    retriever = build_retrievers([teacher])[teacher].index(dataset.doc_ids, dataset.doc_texts)
+    scores = retriever.scores(anchors)
+    return scores if teacher == "hybrid" else normalize(scores, "minmax")

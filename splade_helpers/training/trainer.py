@@ -7,7 +7,6 @@ everything that shapes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,10 +19,10 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from ..cache import cache_dir
+from ..cache import cache_dir, digest
+from ..kernels.training_head import fast_splade_head
 from ..models import resolve_model
 from ..validation import check_int, check_number
-from .head import fast_splade_head
 from .pairs import Pairs
 
 
@@ -84,8 +83,7 @@ class TrainedModel:
 
 def model_key(base: str, pairs: Pairs, config: TrainConfig) -> str:
     """The cache key of a trained model: base model, training data and settings."""
-    payload = json.dumps({"base": base, "pairs": pairs.digest(), "config": asdict(config), "v": 3}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+    return digest("model-v4", base, pairs.digest(), asdict(config), size=20)
 
 
 def train(
@@ -150,7 +148,7 @@ def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: 
     from sentence_transformers.sparse_encoder import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
     from sentence_transformers.sparse_encoder.losses import SparseMultipleNegativesRankingLoss, SpladeLoss
 
-    from ..sparse import progress_enabled
+    from ..course import progress_enabled
 
     transformers.utils.logging.set_verbosity_error()
     for name in ("sentence_transformers", "transformers"):

@@ -7,14 +7,13 @@ judged query the run has no result for counts as 0, not as missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numbers
+from collections.abc import Mapping, Sequence
 
 import ir_measures
 from ir_measures import RR, R, nDCG
 
-from .validation import check_unique_ids
+from ..validation import check_unique_ids
 
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
 

@@ -1,54 +1,9 @@
-import html
+"""The exercise checkers: right answers pass, common wrong answers get their specific hint."""
 
 import numpy as np
-import plotly.graph_objects as go
-import pytest
 import torch
 
-from splade_helpers import exercises, plots
-from splade_helpers.expansion import term_origins
-from splade_helpers.widgets import expansion_box, expansion_report
-
-
-def test_the_box_shows_the_expansion_of_what_is_typed(splade):
-    box = expansion_box(splade)
-    text, out = box.children
-    assert "Type some text" in out.value
-    text.value = "laptop battery"
-    assert "laptop" in out.value and "non-zero terms" in out.value
-    assert out.value == f"<pre>{html.escape(expansion_report(splade, 'laptop battery'))}</pre>"
-    text.value = ""
-    assert "Type some text" in out.value
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        ("", "Type some text"),
-        ("   ", "Type some text"),
-        (None, "Please type text"),
-        ("wing " * 2000, "the model reads the first 510"),
-        ("x" * 30_000, "Only the first 20,000 of 30,000 characters"),
-        ("🚀🚀 rocket", "unknown to this English vocabulary"),
-        ("Турбулентность крыла", "non-zero terms"),
-        ("湍流", "non-zero terms"),
-    ],
-)
-def test_bad_input_gets_a_message_not_a_traceback(splade, value, expected):
-    assert expected in expansion_report(splade, value)
-
-
-def test_figures_are_built_from_plain_data(splade):
-    origins = term_origins(splade, "supersonic wing flutter")
-    fig = plots.top_terms_figure(origins, k=10)
-    assert isinstance(fig, go.Figure) and sum(len(t.y) for t in fig.data) == 10
-    assert {t.name for t in fig.data} == {"in the text", "expansion"}
-    wl = plots.win_loss_figure({"1": 0.5, "2": 0.1, "3": 0.2}, {"1": 0.2, "2": 0.3, "3": 0.2})
-    assert "1 wins, 1 losses, 1 ties" in wl.layout.title.text
-    with pytest.raises(ValueError, match="same queries"):
-        plots.win_loss_figure({"1": 0.5}, {"2": 0.5})
-    with pytest.raises(ValueError, match="expected"):
-        plots.heatmap_figure(np.zeros((2, 3)), ["a"], ["x", "y", "z"])
+from splade_helpers import exercises
 
 
 def test_check_shared_terms(capsys):
@@ -107,6 +62,12 @@ def _python_hash(doc_id):
     return abs(hash(doc_id))
 
 
+def _sha_as_64_bit_int(doc_id):
+    import hashlib
+
+    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:16], 16)
+
+
 def _cached_uuid4(doc_id):
     import uuid
 
@@ -117,12 +78,6 @@ def _uuid_as_128_bit_int(doc_id):
     import uuid
 
     return uuid.uuid5(uuid.NAMESPACE_URL, doc_id).int
-
-
-def _sha_as_64_bit_int(doc_id):
-    import hashlib
-
-    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:16], 16)
 
 
 def test_check_point_ids(capsys):
@@ -140,18 +95,3 @@ def test_check_point_ids(capsys):
     assert not exercises.check_point_ids(_cached_uuid4) and "keeps ids in the variable '_IDS'" in capsys.readouterr().out
     assert not exercises.check_point_ids(_uuid_as_128_bit_int) and "outside 0 .. 2**64 - 1" in capsys.readouterr().out
     assert not exercises.check_point_ids(lambda d: True) and "is a bool" in capsys.readouterr().out
-
-
-def test_the_other_figures():
-    sp_parts = [("heat", 1.0, 2.0, 2.0), ("flow", 0.5, 1.0, 0.5)]
-    fig = plots.contributions_figure(sp_parts, [("heat", 1.5), ("flow", 0.0)])
-    assert list(fig.data[0].y) == ["flow", "heat"] and list(fig.data[1].y) == ["heat"]  # zero contributions dropped
-    rows = [{"label": "top 8", "nDCG@10": 0.25, "mean_nnz": 8, "index_mb": 0.1}, {"label": "all", "nDCG@10": 0.35, "mean_nnz": 243, "index_mb": 2.7}]
-    assert list(plots.pruning_figure(rows).data[0].text) == ["top 8", "all"]
-    rows = [{"retriever": "a", "family": "single retriever", "nDCG@10": 0.36, "R@100": 0.7, "MRR@10": 0.5},
-            {"retriever": "b", "family": "score fusion", "nDCG@10": 0.42, "R@100": 0.8, "MRR@10": 0.58}]
-    comparison = plots.method_comparison(rows)
-    assert len(comparison.data) == 6 and comparison.data[0].x == (0.36,)
-    assert comparison.layout.xaxis.range[0] > 0.3  # the axis shows the differences, not 0..1
-    curve = plots.alpha_curve_figure([0, 0.5, 1], [0.3, 0.4, 0.35], 0.5, 0.4)
-    assert curve.data[1].x == (0.5,) and curve.data[1].y == (0.4,)

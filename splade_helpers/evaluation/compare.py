@@ -1,30 +1,22 @@
-"""Compare retrievers on a test collection.
+"""Compare retrievers on a test collection: index, search every judged query, measure (notebook 00).
 
-    python -m splade_helpers.evaluate --dataset cranfield|mini|PATH_TO_BEIR_FOLDER \\
-        [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache] \\
-        [--backend memory|qdrant|edge|local|server] [--splade-model NAME_OR_FOLDER]
-
-Prints one row per retriever (nDCG@10, R@100, MRR@10 over the judged queries, and the seconds
-spent encoding in this run: near 0 when the encodings come from the on-disk cache).
+:func:`compare_retrievers` is what ``python -m splade_helpers.evaluation`` runs.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .datasets import Dataset, available_datasets, load_dataset
-from .evaluation import MEASURES, evaluate_run
-from .retrievers import RETRIEVERS, HybridRetriever, build_retrievers
-from .validation import check_bool, check_int, check_writable_file
+from ..datasets import Dataset
+from ..retrievers import RETRIEVERS, HybridRetriever, build_retrievers
+from ..validation import check_bool, check_int
+from .metrics import MEASURES, evaluate_run
 
 if TYPE_CHECKING:
-    from .qdrant import QdrantStore
+    from ..qdrant import QdrantStore
 
 BACKENDS = ("memory", "qdrant", "edge", "local", "server")
 
@@ -34,20 +26,20 @@ def _makers(backend: str | QdrantStore, splade_model: str | None):
     if isinstance(backend, str):
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
-        from .inference_free import load_sparse_encoder
+        from ..inference_free import load_sparse_encoder
 
         if backend == "memory":
-            from .retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
+            from ..retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
 
             splade = (lambda: SpladeRetriever(load_sparse_encoder(splade_model))) if splade_model else SpladeRetriever
             return {"bm25": BM25Retriever, "splade": splade, "dense": DenseRetriever}, None
-        from .qdrant import open_store, qdrant_retrievers
+        from ..qdrant import open_store, qdrant_retrievers
 
         engine = None if backend == "qdrant" else backend
         store = open_store(None, "evaluate", engine=engine,
                            splade=load_sparse_encoder(splade_model) if splade_model else None)
         return {n: (lambda r=r: r) for n, r in qdrant_retrievers(store).items()}, store
-    from .qdrant import QdrantStore, qdrant_retrievers
+    from ..qdrant import QdrantStore, qdrant_retrievers
 
     if not isinstance(backend, QdrantStore):
         raise TypeError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
@@ -119,36 +111,3 @@ def format_table(rows: list[dict], show_time: bool = True) -> str:
         line = f"{row['retriever']:<10}" + "".join(f"{row[m]:>9.3f}" for m in MEASURES)
         lines.append(line + (f"{row['encode_s']:>10.1f}" if show_time else ""))
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splade_helpers.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
-    parser.add_argument("--retrievers", default=",".join(RETRIEVERS), help="comma-separated subset of " + ",".join(RETRIEVERS))
-    parser.add_argument("--json", metavar="FILE", help="also write the rows (with per-query metrics) as JSON")
-    parser.add_argument("--k", type=int, default=100, help="documents retrieved per query (default 100)")
-    parser.add_argument("--no-cache", action="store_true", help="encode from scratch, ignoring the on-disk cache")
-    parser.add_argument("--backend", default="memory", choices=BACKENDS,
-                        help="memory (this process); qdrant (a server if QDRANT_URL is set, else Qdrant Edge); "
-                             "edge; local (qdrant-client's local mode); server")
-    parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
-    args = parser.parse_args(argv)
-    try:
-        if args.json:
-            check_writable_file(args.json, "--json")  # before the run, not after it
-        dataset = load_dataset(args.dataset)
-        rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
-                                  splade_model=args.splade_model)
-    except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query, backend {args.backend}")
-    print(format_table(rows))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}, f, indent=1)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

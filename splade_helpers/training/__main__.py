@@ -1,13 +1,13 @@
 """Fine-tune a SPLADE model on a collection, on the CPU.
 
-    python -m splade_helpers.train --dataset cranfield|mini|BEIR_FOLDER --pairs titles|qrels --out FOLDER
+    python -m splade_helpers.training --dataset cranfield|mini|BEIR_FOLDER --pairs titles|qrels --out FOLDER
         [--lambda-d 3e-5] [--lambda-q 5e-5] [--epochs 1] [--max-length 128] [--learning-rate 5e-5]
         [--batch-size 32] [--teacher hybrid|dense|bm25 --negatives 3] [--inference-free] [--seed 42]
 
 ``titles``: the collection's own titles as queries for their documents (no judgment used).
 ``qrels``: the judged queries of the tuning half (``split_queries(seed)``); report on the other half.
 ``--teacher``: distil a stronger ranker's scores over hard negatives instead (SPLADE++'s recipe).
-Then evaluate it: ``python -m splade_helpers.evaluate --dataset ... --splade-model FOLDER``.
+Then evaluate it: ``python -m splade_helpers.evaluation --dataset ... --splade-model FOLDER``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .datasets import available_datasets, load_dataset
-from .training import PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores, title_pairs, train
+from ..datasets import available_datasets, load_dataset
+from . import PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores, title_pairs, train
 
 
 def check_output_folder(path: str) -> Path:
@@ -37,7 +37,7 @@ def check_output_folder(path: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splade_helpers.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m splade_helpers.training", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
     parser.add_argument("--pairs", choices=PAIR_KINDS, default="titles")
     parser.add_argument("--out", required=True, help="folder for the trained model")
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pairs == "titles":
             pairs = title_pairs(dataset)
         else:
-            from .tuning import split_queries
+            from ..tuning import split_queries
 
             if len(dataset.judged_query_ids) < 2:
                 raise ValueError(f"{dataset.name!r} has {len(dataset.judged_query_ids)} judged queries; --pairs qrels "
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"trained in {model.seconds:.1f} s -> {model.path}")
-    print(f"evaluate it: python -m splade_helpers.evaluate --dataset {args.dataset} --splade-model {model.path}")
+    print(f"evaluate it: python -m splade_helpers.evaluation --dataset {args.dataset} --splade-model {model.path}")
     return 0
 
 

@@ -6,6 +6,10 @@ without padding work or a (tokens x vocabulary) tensor in memory. Since ReLU fol
 above zero matter (about 1 % of them): with ``positive_only``, an exact 8-bit integer product with a
 proven error bound finds the terms that may reach zero, and only those are computed in float32.
 :func:`head_input` runs a masked-language model up to that layer.
+
+Same numbers as the plain computation (:func:`splade_helpers.sparse.splade_pool` over
+``model(...).logits``): the same dot products, so ``log1p(relu(max_pooled_logits(...)))`` is SPLADE's
+vector (tested bit for bit against one full product, and within 1e-5 against sentence-transformers).
 """
 
 from __future__ import annotations

@@ -1,0 +1,36 @@
+"""Figures are built from plain data and rounded, so stored notebook outputs compare exactly."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from splade_helpers import plots
+from splade_helpers.expansion import term_origins
+
+
+def test_figures_are_built_from_plain_data(splade):
+    origins = term_origins(splade, "supersonic wing flutter")
+    fig = plots.top_terms_figure(origins, k=10)
+    assert isinstance(fig, go.Figure) and sum(len(t.y) for t in fig.data) == 10
+    assert {t.name for t in fig.data} == {"in the text", "expansion"}
+    wl = plots.win_loss_figure({"1": 0.5, "2": 0.1, "3": 0.2}, {"1": 0.2, "2": 0.3, "3": 0.2})
+    assert "1 wins, 1 losses, 1 ties" in wl.layout.title.text
+    with pytest.raises(ValueError, match="same queries"):
+        plots.win_loss_figure({"1": 0.5}, {"2": 0.5})
+    with pytest.raises(ValueError, match="expected"):
+        plots.heatmap_figure(np.zeros((2, 3)), ["a"], ["x", "y", "z"])
+
+
+def test_the_other_figures():
+    sp_parts = [("heat", 1.0, 2.0, 2.0), ("flow", 0.5, 1.0, 0.5)]
+    fig = plots.contributions_figure(sp_parts, [("heat", 1.5), ("flow", 0.0)])
+    assert list(fig.data[0].y) == ["flow", "heat"] and list(fig.data[1].y) == ["heat"]  # zero contributions dropped
+    rows = [{"label": "top 8", "nDCG@10": 0.25, "mean_nnz": 8, "index_mb": 0.1}, {"label": "all", "nDCG@10": 0.35, "mean_nnz": 243, "index_mb": 2.7}]
+    assert list(plots.pruning_figure(rows).data[0].text) == ["top 8", "all"]
+    rows = [{"retriever": "a", "family": "single retriever", "nDCG@10": 0.36, "R@100": 0.7, "MRR@10": 0.5},
+            {"retriever": "b", "family": "score fusion", "nDCG@10": 0.42, "R@100": 0.8, "MRR@10": 0.58}]
+    comparison = plots.fusion_comparison(rows)
+    assert len(comparison.data) == 6 and comparison.data[0].x == (0.36,)
+    assert comparison.layout.xaxis.range[0] > 0.3  # the axis shows the differences, not 0..1
+    curve = plots.alpha_curve_figure([0, 0.5, 1], [0.3, 0.4, 0.35], 0.5, 0.4)
+    assert curve.data[1].x == (0.5,) and curve.data[1].y == (0.4,)

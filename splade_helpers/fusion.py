@@ -46,6 +46,11 @@ SPARSE_RETRIEVERS = frozenset({"bm25", "splade"})
 # min-max normalised scores, dense weight (alpha) 0.65, BM25 and SPLADE 0.175 each.
 # tests/test_tuning.py re-runs that choice and fails if this constant drifts from it.
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "fusion": "minmax", "rrf_k": RRF_K}
+# The hybrid the course runs inside a Qdrant engine (notebooks 04-05): one prefetch of the top 100 per named
+# vector, fused by the engine with DBSF and equal weights. It needs no tuning, and min-max over every document
+# (RECOMMENDED_HYBRID) is not a fusion an engine can run over its prefetch lists; notebook 04 compares the two
+# on the test half, and `python -m splade_helpers.evaluation --backend edge` prints both.
+ENGINE_HYBRID = {"vectors": ("dense", "bm25", "splade"), "fusion": "dbsf", "prefetch_limit": 100}
 
 
 def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:

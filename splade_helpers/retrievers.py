@@ -214,6 +214,17 @@ class HybridRetriever(Retriever):
 RETRIEVERS = ("bm25", "splade", "dense", "hybrid")
 
 
+def retriever_names(names: Sequence[str] | str) -> list[str]:
+    """Validated retriever names from :data:`RETRIEVERS`, in order, each once (a list or a comma-separated string)."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(names)
+    unknown = [n for n in names if n not in RETRIEVERS]
+    if unknown or not names:
+        raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
+    return list(dict.fromkeys(names))
+
+
 def build_retrievers(
     names: Sequence[str] | str = RETRIEVERS,
     makers: Mapping[str, Callable[[], Retriever]] | None = None,
@@ -222,18 +233,11 @@ def build_retrievers(
 
     Args:
         names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).
-        makers: how to make ``bm25`` / ``splade`` / ``dense`` (default: the in-memory retrievers);
-            e.g. ``splade_helpers.qdrant.qdrant_retrievers(store)`` for a Qdrant store.
+        makers: how to make ``bm25`` / ``splade`` / ``dense`` (default: the in-memory retrievers).
     """
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    names = list(names)
-    unknown = [n for n in names if n not in RETRIEVERS]
-    if unknown or not names:
-        raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
+    wanted = retriever_names(names)
     makers = dict(makers or {"bm25": BM25Retriever, "splade": SpladeRetriever, "dense": DenseRetriever})
     made: dict[str, Retriever] = {}
-    wanted = list(dict.fromkeys(names))
     parts = list(RECOMMENDED_HYBRID["weights"]) if "hybrid" in wanted else []
     for n in [*parts, *wanted]:
         if n != "hybrid" and n not in made:

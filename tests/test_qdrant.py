@@ -282,15 +282,18 @@ def test_loading_another_dataset_into_a_collection_is_refused(store_of, mini, en
 
 def test_evaluate_an_existing_store_as_it_is(mini, splade, dense, monkeypatch):
     from splade_helpers.datasets import Dataset
+    from splade_helpers.evaluation.compare import hybrid_label
 
     store = q.EdgeStore(collection="mini", splade=splade, dense=dense)
     store.index(mini.doc_ids, mini.doc_texts, mini.doc_titles)
     monkeypatch.setattr(store, "index", lambda *a, **k: pytest.fail("the store was re-indexed"))
+    monkeypatch.setattr(store, "score_matrix", lambda *a, **k: pytest.fail("evaluation asked for every document's score"))
     memory = {r["retriever"]: r for r in compare_retrievers(mini)}
     through = {r["retriever"]: r for r in compare_retrievers(mini, backend=store)}
-    for name in ("bm25", "splade", "dense", "hybrid"):
+    assert list(through) == ["bm25", "splade", "dense", hybrid_label("engine"), hybrid_label("memory")]
+    for name, other in (("bm25", "bm25"), ("splade", "splade"), ("dense", "dense"), (hybrid_label("memory"), "hybrid")):
         for metric in ("nDCG@10", "R@100", "MRR@10"):
-            assert through[name][metric] == pytest.approx(memory[name][metric], abs=1e-9), (name, metric)
+            assert through[name][metric] == pytest.approx(memory[other][metric], abs=1e-9), (name, metric)
     fewer = Dataset("mini-10", mini.doc_ids[:10], mini.doc_texts[:10], mini.query_ids, mini.query_texts, mini.qrels)
     with pytest.raises(ValueError, match="holds 52 documents that are not the 10 given"):
         compare_retrievers(fewer, backend=store)
@@ -300,6 +303,30 @@ def test_evaluate_an_existing_store_as_it_is(mini, splade, dense, monkeypatch):
     with pytest.raises(ValueError, match="backend='elastic' is not supported"):
         compare_retrievers(mini, backend="elastic")
     store.close()
+
+
+def test_the_engine_runs_each_top_k_and_the_hybrid_as_computed_in_memory(mini, splade, dense):
+    """What evaluation through an engine runs: the engine's own top k, and its DBSF over each top 100, equal (ties as
+    sets) to the in-memory retrievers' top k and to sh.fuse_lists over their top-100 lists."""
+    memory = {n: r.index(mini.doc_ids, mini.doc_texts) for n, r in
+              {"bm25": sh.BM25Retriever(), "splade": sh.SpladeRetriever(splade), "dense": sh.DenseRetriever(dense)}.items()}
+    with q.EdgeStore(collection="mini", splade=splade, dense=dense) as store:
+        engine = q.qdrant_retrievers(store)
+        for r in engine.values():
+            r.index(mini.doc_ids, mini.doc_texts)
+        top100 = {n: memory[n].search(mini.query_texts, 100) for n in memory}
+        for n in memory:
+            for got, expected in zip(engine[n].search(mini.query_texts, 10), top100[n]):
+                assert same_ranking(got, expected[:10]), n
+        fused = engine["hybrid"].search(mini.query_texts, 10)
+        for i, got in enumerate(fused):
+            expected = sh.fuse_lists([top100[n][i] for n in ("dense", "bm25", "splade")], "dbsf", limit=10)
+            assert same_ranking(got, expected), mini.query_ids[i]
+        assert engine["hybrid"].search([""], 10) == [[]]
+        with pytest.raises(ValueError, match="not a score for every document"):
+            engine["hybrid"].scores(["wing"])
+        with pytest.raises(ValueError, match="fusion='formula'"):
+            q.QdrantHybrid(store, fusion="formula")
 
 
 def test_text_filters_match_words(store_of, cranfield):
@@ -480,15 +507,23 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
 
 
 @pytest.mark.slow
-def test_evaluate_through_edge_prints_exactly_the_in_memory_metrics():
+def test_evaluate_through_edge_prints_the_in_memory_metrics_and_the_engine_s_hybrid():
     def table(backend):
         proc = subprocess.run([sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "cranfield", "--backend", backend],
                               capture_output=True, text=True, timeout=900, env=os.environ.copy())
         assert proc.returncode == 0, proc.stderr[-2000:]
-        return [line.split()[:4] for line in proc.stdout.splitlines()[3:]]  # retriever and three metrics
+        rows = {}
+        for line in proc.stdout.splitlines()[3:]:  # after the title, the header and its rule
+            if ":" in line:  # the note under an engine's table
+                break
+            label, *numbers = line.rsplit(None, 4)
+            rows[label] = numbers[:3]  # the three metrics, not the encoding time
+        return rows
 
     memory, edge = table("memory"), table("edge")
-    assert len(memory) == 4 and edge == memory
+    assert list(memory) == ["bm25", "splade", "dense", "hybrid"]
+    assert list(edge) == ["bm25", "splade", "dense", "hybrid (engine dbsf)", "hybrid (memory minmax)"]
+    assert [edge[n] for n in ("bm25", "splade", "dense", "hybrid (memory minmax)")] == [memory[n] for n in memory]
 
 
 @pytest.mark.slow

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from ..datasets import available_datasets, load_dataset
 from ..retrievers import RETRIEVERS
 from ..validation import check_writable_file
-from .compare import BACKENDS, compare_retrievers, format_table
+from ..fusion import ENGINE_HYBRID
+from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,8 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=100, help="documents retrieved per query (default 100)")
     parser.add_argument("--no-cache", action="store_true", help="encode from scratch, ignoring the on-disk cache")
     parser.add_argument("--backend", default="memory", choices=BACKENDS,
-                        help="memory (this process); qdrant (a server if QDRANT_URL is set, else Qdrant Edge); "
-                             "edge; local (qdrant-client's local mode); server")
+                        help="memory (every document scored in this process); or an engine searched as deployed (each "
+                             "vector's top k, the hybrid fused by the engine): qdrant (a server if QDRANT_URL is set, "
+                             "else Qdrant Edge), edge, local (qdrant-client's local mode), server")
     parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
     args = parser.parse_args(argv)
     try:
@@ -44,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query, backend {args.backend}")
     print(format_table(rows))
+    if any(r["retriever"] == hybrid_label("engine") for r in rows):
+        fusion = ENGINE_HYBRID
+        print(f"{hybrid_label('engine')}: fused inside the engine, {fusion['fusion'].upper()} over each top "
+              f"{fusion['prefetch_limit']} of {', '.join(fusion['vectors'])} (what a deployment runs); "
+              f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}, f, indent=1)

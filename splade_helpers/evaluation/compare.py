@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..datasets import Dataset
-from ..retrievers import RETRIEVERS, HybridRetriever, build_retrievers
+from ..fusion import ENGINE_HYBRID, RECOMMENDED_HYBRID
+from ..retrievers import RETRIEVERS, HybridRetriever, Retriever, build_retrievers, retriever_names
 from ..validation import check_bool, check_int
 from .metrics import MEASURES, evaluate_run
 
@@ -21,29 +22,41 @@ if TYPE_CHECKING:
 BACKENDS = ("memory", "qdrant", "edge", "local", "server")
 
 
-def _makers(backend: str | QdrantStore, splade_model: str | None):
-    """Retriever makers for a backend, and the store to close afterwards (``None`` if the caller owns it)."""
-    if isinstance(backend, str):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
-        from ..inference_free import load_sparse_encoder
+def hybrid_label(where: str) -> str:
+    """The row name of a hybrid in an engine comparison: ``hybrid (engine dbsf)`` or ``hybrid (memory minmax)``."""
+    fusion = ENGINE_HYBRID["fusion"] if where == "engine" else RECOMMENDED_HYBRID["fusion"]
+    return f"hybrid ({where} {fusion})"
 
-        if backend == "memory":
-            from ..retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
 
-            splade = (lambda: SpladeRetriever(load_sparse_encoder(splade_model))) if splade_model else SpladeRetriever
-            return {"bm25": BM25Retriever, "splade": splade, "dense": DenseRetriever}, None
-        from ..qdrant import open_store, qdrant_retrievers
+def _memory_makers(splade_model: str | None = None, splade=None, dense=None, bm25: dict | None = None) -> dict:
+    """In-memory retriever makers; SPLADE from ``splade`` (an encoder), else ``splade_model``, else the default."""
+    from ..inference_free import load_sparse_encoder
+    from ..retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
 
-        engine = None if backend == "qdrant" else backend
-        store = open_store(None, "evaluate", engine=engine,
-                           splade=load_sparse_encoder(splade_model) if splade_model else None)
-        return {n: (lambda r=r: r) for n, r in qdrant_retrievers(store).items()}, store
-    from ..qdrant import QdrantStore, qdrant_retrievers
+    def make_splade() -> SpladeRetriever:
+        return SpladeRetriever(splade or (load_sparse_encoder(splade_model) if splade_model else None))
 
-    if not isinstance(backend, QdrantStore):
-        raise TypeError(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
-    return {n: (lambda r=r: r) for n, r in qdrant_retrievers(backend, reindex=False).items()}, None
+    return {"bm25": lambda: BM25Retriever(**(bm25 or {})), "splade": make_splade, "dense": lambda: DenseRetriever(dense)}
+
+
+def _store(backend: str | QdrantStore, splade_model: str | None) -> tuple[QdrantStore, bool]:
+    """The store to evaluate and whether this call owns it (made here: loaded and closed here)."""
+    from ..qdrant import QdrantStore, open_store
+
+    if isinstance(backend, QdrantStore):
+        return backend, False
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        kind = TypeError if not isinstance(backend, str) else ValueError
+        raise kind(f"backend={backend!r} is not supported; use one of {list(BACKENDS)} or a QdrantStore.")
+    from ..inference_free import load_sparse_encoder
+
+    engine = None if backend == "qdrant" else backend
+    return open_store(None, "evaluate", engine=engine, splade=load_sparse_encoder(splade_model) if splade_model else None), True
+
+
+def _row(name: str, retriever: Retriever, run: dict, dataset: Dataset, qids: list[str]) -> dict:
+    means, per_query = evaluate_run(run, dataset.qrels, qids)
+    return {"retriever": name, **means, "encode_s": retriever.encode_seconds, "queries": len(qids), "per_query": per_query}
 
 
 def compare_retrievers(
@@ -54,17 +67,22 @@ def compare_retrievers(
     backend: str | QdrantStore = "memory",
     splade_model: str | None = None,
 ) -> list[dict]:
-    """Index ``dataset`` with each retriever, search every judged query, and measure.
+    """Index ``dataset`` with each retriever, search every judged query, and measure (notebook 00).
 
     Args:
-        backend: ``"memory"`` (numpy / scipy here), ``"qdrant"`` (a new collection on the default
-            engine: a Qdrant server if ``$QDRANT_URL`` is set, else Qdrant Edge in a temporary
-            folder), ``"edge"``, ``"local"`` (qdrant-client's pure-Python local mode), ``"server"``,
-            or a ``QdrantStore`` already holding ``dataset``'s documents (searched as it is).
+        backend: ``"memory"`` (numpy / scipy here: each retriever scores every document, the hybrid fuses
+            them with ``fusion.RECOMMENDED_HYBRID``); or a Qdrant engine, searched as a deployment would:
+            ``"qdrant"`` (a new collection on the default engine: a Qdrant server if ``$QDRANT_URL`` is set,
+            else Qdrant Edge in a temporary folder), ``"edge"``, ``"local"`` (qdrant-client's pure-Python
+            local mode), ``"server"``, or a ``QdrantStore`` already holding ``dataset``'s documents (searched
+            as it is). On an engine each vector's top ``k`` comes from the engine's own search, and
+            ``hybrid`` gives two rows: :func:`hybrid_label` ``("engine")``, the fusion the engine runs
+            (``fusion.ENGINE_HYBRID``), and ``("memory")``, the recommended hybrid computed in memory from the
+            same encoders, for comparison.
         splade_model: a hub id or folder for SPLADE (default: ``$SPLADE_MODEL`` or the bundled model).
     Returns:
-        one dict per retriever: ``retriever``, the metrics, ``encode_s``, ``queries``, and
-        ``per_query`` (query id -> metrics). A hybrid reuses its components' score matrices.
+        one dict per row: ``retriever``, the metrics, ``encode_s``, ``queries``, and ``per_query``
+        (query id -> metrics).
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a Dataset (from load_dataset), got {type(dataset).__name__}.")
@@ -74,40 +92,74 @@ def compare_retrievers(
     if not qids:
         raise ValueError(f"{dataset.name!r} has no judged query (no query with a relevant document); "
                          f"nothing can be measured. Check its qrels.")
-    makers, owned = _makers(backend, splade_model)
+    names = retriever_names(names)
+    texts = [dataset.query(q) for q in qids]
+    if isinstance(backend, str) and backend == "memory":
+        return _in_memory(dataset, names, qids, texts, k, cache, _memory_makers(splade_model))
+    store, owned = _store(backend, splade_model)
     try:
-        retrievers = build_retrievers(names, makers)
-        texts = [dataset.query(q) for q in qids]
-        score_of: dict[str, np.ndarray] = {}
-        for r in retrievers.values():
-            for part in getattr(r, "retrievers", [r]):
-                if not cache and hasattr(part, "encoder"):
-                    part.encoder.cache = False
-        rows = []
-        for name, r in retrievers.items():
-            r.index(dataset.doc_ids, dataset.doc_texts)
-            if isinstance(r, HybridRetriever):
-                for part in r.retrievers:
-                    if part.name not in score_of:
-                        score_of[part.name] = part.scores(texts)
-                scores = r.fuse([score_of[p.name] for p in r.retrievers])
-            else:
-                scores = score_of[name] = r.scores(texts)
-            run = dict(zip(qids, r.rank(scores, k)))
-            means, per_query = evaluate_run(run, dataset.qrels, qids)
-            rows.append({"retriever": name, **means, "encode_s": r.encode_seconds, "queries": len(qids),
-                         "per_query": per_query})
-        return rows
+        return _on_engine(dataset, names, qids, texts, k, cache, store, owned)
     finally:
-        if owned is not None:
-            owned.close()
+        if owned:
+            store.close()
+
+
+def _uncached(retrievers, cache: bool) -> None:
+    """``cache=False``: every encoder of these retrievers (a hybrid's components included) encodes afresh."""
+    if cache:
+        return
+    for r in retrievers:
+        for part in getattr(r, "retrievers", [r]):
+            if getattr(part, "encoder", None) is not None:
+                part.encoder.cache = False
+
+
+def _in_memory(dataset: Dataset, names, qids: list[str], texts: list[str], k: int, cache: bool, makers: dict,
+               label=lambda name: name) -> list[dict]:
+    """Every retriever scores every document; the hybrid reuses its components' score matrices."""
+    retrievers = build_retrievers(names, makers)
+    _uncached(retrievers.values(), cache)
+    score_of: dict[str, np.ndarray] = {}
+    rows = []
+    for name, r in retrievers.items():
+        r.index(dataset.doc_ids, dataset.doc_texts)
+        if isinstance(r, HybridRetriever):
+            for part in r.retrievers:
+                if part.name not in score_of:
+                    score_of[part.name] = part.scores(texts)
+            scores = r.fuse([score_of[p.name] for p in r.retrievers])
+        else:
+            scores = score_of[name] = r.scores(texts)
+        rows.append(_row(label(name), r, dict(zip(qids, r.rank(scores, k))), dataset, qids))
+    return rows
+
+
+def _on_engine(dataset: Dataset, names, qids: list[str], texts: list[str], k: int, cache: bool,
+               store: QdrantStore, owned: bool) -> list[dict]:
+    """Each vector's top k and the fused hybrid from the engine; the recommended hybrid in memory beside it."""
+    from ..qdrant import qdrant_retrievers
+
+    engine = qdrant_retrievers(store, reindex=owned)
+    if not cache:
+        store.splade.cache = store.dense.cache = False
+    rows = []
+    for name in names:
+        r = engine[name]
+        r.index(dataset.doc_ids, dataset.doc_texts)
+        rows.append(_row(hybrid_label("engine") if name == "hybrid" else name, r, dict(zip(qids, r.search(texts, k))),
+                         dataset, qids))
+        if name == "hybrid":
+            makers = _memory_makers(splade=store.splade, dense=store.dense, bm25={"k1": store.bm25.k1, "b": store.bm25.b})
+            rows += _in_memory(dataset, ["hybrid"], qids, texts, k, cache, makers, lambda _: hybrid_label("memory"))
+    return rows
 
 
 def format_table(rows: list[dict], show_time: bool = True) -> str:
     """A plain-text table of :func:`compare_retrievers` rows, metrics at 3 decimals."""
-    head = f"{'retriever':<10}" + "".join(f"{m:>9}" for m in MEASURES) + (f"{'encode s':>10}" if show_time else "")
+    width = max([10, *(len(r["retriever"]) + 2 for r in rows)])
+    head = f"{'retriever':<{width}}" + "".join(f"{m:>9}" for m in MEASURES) + (f"{'encode s':>10}" if show_time else "")
     lines = [head, "-" * len(head)]
     for row in rows:
-        line = f"{row['retriever']:<10}" + "".join(f"{row[m]:>9.3f}" for m in MEASURES)
+        line = f"{row['retriever']:<{width}}" + "".join(f"{row[m]:>9.3f}" for m in MEASURES)
         lines.append(line + (f"{row['encode_s']:>10.1f}" if show_time else ""))
     return "\n".join(lines)

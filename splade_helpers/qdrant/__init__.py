@@ -13,7 +13,7 @@ from qdrant_client import models  # the client's object model, for lessons that 
 from .client import ClientStore, get_client, local_client, server_client
 from .edge import EdgeStore, FolderLockedError
 from .factory import ENGINES, default_engine, open_store
-from .retriever import QdrantRetriever, qdrant_retrievers
+from .retriever import QdrantHybrid, QdrantRetriever, qdrant_retrievers
 from .schema import (
     BM25_VECTOR,
     DENSE_VECTOR,
@@ -34,7 +34,7 @@ from .store import QdrantStore
 
 __all__ = [
     "models", "ClientStore", "get_client", "local_client", "server_client", "EdgeStore", "FolderLockedError", "ENGINES",
-    "default_engine", "open_store", "QdrantRetriever", "qdrant_retrievers", "BM25_VECTOR", "DENSE_VECTOR",
+    "default_engine", "open_store", "QdrantHybrid", "QdrantRetriever", "qdrant_retrievers", "BM25_VECTOR", "DENSE_VECTOR",
     "POINT_NAMESPACE", "SPLADE_VECTOR", "VECTOR_NAMES", "Layout", "SparseVec", "StoredPoint", "check_dense",
     "check_sparse", "iter_points", "plain", "point_id", "Fused", "Match", "MatchText", "Nearest", "QdrantStore",
     "Range",

@@ -1,7 +1,8 @@
 """Qdrant's cost as the corpus grows: Qdrant Edge (Rust, in process) against qdrant-client's local mode.
 
     python benchmarks/qdrant_scale.py                      # 1,400 / 14,000 / 100,000 points
-    python benchmarks/qdrant_scale.py --sizes 1400,14000 --queries 50 --save benchmarks/results/qdrant_scale.json
+    python benchmarks/qdrant_scale.py --save                # also write benchmarks/results/qdrant_scale.json
+    python benchmarks/qdrant_scale.py --sizes 1400,14000 --queries 50 --save /tmp/scale.json
 
 The first 1,400 points are Cranfield's real vectors (MiniLM dense, SPLADE, BM25). Larger
 collections add **synthetic** points drawn to match them: each synthetic SPLADE (or BM25) vector
@@ -21,25 +22,23 @@ RRF hybrid p50 <= 10 ms at 100,000 points; Edge >= 1,000x local mode (SPLADE p50
 
 from __future__ import annotations
 
+import common  # first: the environment flags, before anything imports tqdm or Hugging Face code
+
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from splade_helpers.timing import Stopwatch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = common.ROOT
 KINDS = ("dense", "splade", "bm25", "hybrid")
-TARGETS = {"edge_splade_p50_ms_at_100000": 2.0, "edge_hybrid_p50_ms_at_100000": 10.0, "edge_over_local_at_14000": 1000.0}
+TARGETS = {"edge_splade_p50_ms_at_100000": ("<=", 2.0), "edge_hybrid_p50_ms_at_100000": ("<=", 10.0),
+           "edge_over_local_at_14000": (">=", 1000.0)}
 
 
 def real_vectors(dataset: str):
@@ -115,10 +114,11 @@ def measure(engine: str, size: int, n_queries: int, dataset: str) -> dict:
     folder = tempfile.mkdtemp(prefix="qdrant-scale-")
     store = open_store(folder if engine == "edge" else None, "scale", engine=engine)
     store._create(Layout(dense_dim=int(queries["dense"].shape[1])))  # layout without loading the encoders
-    start = time.perf_counter()
-    store.upsert(pts, batch_size=256)
-    store.flush()
-    upsert_s = time.perf_counter() - start
+    upsert = Stopwatch()
+    with upsert:
+        store.upsert(pts, batch_size=256)
+        store.flush()
+    upsert_s = upsert.seconds
     store._refresh_ids()
     nq = min(n_queries, len(queries["bm25"]))
     vec = {"dense": [queries["dense"][i].tolist() for i in range(nq)],
@@ -138,20 +138,20 @@ def measure(engine: str, size: int, n_queries: int, dataset: str) -> dict:
         for kind in KINDS:
             for i in range(nq):
                 one(kind, i)
-            times = []
+            watch = Stopwatch()
             for i in range(nq):
-                t = time.perf_counter()
-                one(kind, i)
-                times.append(time.perf_counter() - t)
-            out[kind] = {"p50_ms": round(percentile_ms(times, 50), 4), "p95_ms": round(percentile_ms(times, 95), 4)}
+                with watch:
+                    one(kind, i)
+            out[kind] = {"p50_ms": round(percentile_ms(watch.laps, 50), 4), "p95_ms": round(percentile_ms(watch.laps, 95), 4)}
         return out
 
     result = {"engine": engine, "points": size, "queries": nq, "upsert_points_per_s": round(size / upsert_s, 1),
               "upsert_s": round(upsert_s, 2), "latency": latencies()}
     if engine == "edge":
-        start = time.perf_counter()
-        result["optimized"] = store.optimize()
-        result["optimize_s"] = round(time.perf_counter() - start, 2)
+        optimize = Stopwatch()
+        with optimize:
+            result["optimized"] = store.optimize()
+        result["optimize_s"] = round(optimize.seconds, 2)
         result["latency_after_optimize"] = latencies()
         result["info"] = store.info()
     files = [f.stat() for f in Path(folder).rglob("*") if f.is_file()]
@@ -174,12 +174,10 @@ def run_one(engine: str, size: int, n_queries: int, dataset: str, timeout: float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__)  # --save: notebook 05 reads benchmarks/results/qdrant_scale.json
     parser.add_argument("--sizes", default="1400,14000,100000")
     parser.add_argument("--queries", type=int, default=100, help="queries per kind (Edge); local mode uses at most 10")
-    parser.add_argument("--dataset", default="cranfield")
     parser.add_argument("--local-budget", type=float, default=60.0, help="seconds local mode may take per size")
-    parser.add_argument("--save", metavar="FILE", help="also write the results as JSON (notebook 05 plots them)")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -225,16 +223,9 @@ def main() -> None:
         figures["edge_hybrid_p50_ms_at_100000"] = served(edge[100000], "hybrid")
     if 14000 in edge and 14000 in local:
         figures["edge_over_local_at_14000"] = round(local[14000]["latency"]["splade"]["p50_ms"] / served(edge[14000], "splade"), 1)
-    met = {k: (v >= TARGETS[k] if k.startswith("edge_over") else v <= TARGETS[k]) for k, v in figures.items()}
-    print("targets: " + "; ".join(f"{k} = {v:g} (target {'>=' if k.startswith('edge_over') else '<='} {TARGETS[k]:g}): "
-                                  f"{'met' if met[k] else 'NOT met'}" for k, v in figures.items()))
-    machine = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()}
-    line = {"benchmark": "qdrant_scale", "machine": machine, "figures": figures, "targets": TARGETS, "met": met,
-            "targets_met": bool(met) and all(met.values()), "results": results}
-    if args.save:
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.save).write_text(json.dumps(line, indent=1) + "\n")
-    print(json.dumps(line))
+    judged = common.judge(figures, TARGETS)
+    print("targets: " + "; ".join(common.verdict(k, judged) for k in judged["met"]))
+    common.finish("qdrant_scale", {**judged, "results": results}, args.save)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python benchmarks/training.py                       # speed + every configuration (about 20 minutes cold)
     python benchmarks/training.py --speed-only          # the speed part only (about 2 minutes)
-    python benchmarks/training.py --save benchmarks/results/training.json
+    python benchmarks/training.py --save                # also write benchmarks/results/training.json
 
 Speed, measured side by side in one run on Cranfield's 1,398 title pairs (batch 32):
 - pairs per second through sentence-transformers' own MLM + SpladePooling path against the
@@ -19,25 +19,20 @@ per document and query, and expected FLOPS per query-document pair. Prints a tab
 
 from __future__ import annotations
 
-import argparse
+import common  # first: the environment flags, before anything imports tqdm or Hugging Face code
+
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import splade_helpers as sh  # noqa: E402
-from splade_helpers import training as T  # noqa: E402
-from splade_helpers.kernels import fast_splade_head  # noqa: E402
+import splade_helpers as sh
+from splade_helpers import training as T
+from splade_helpers.kernels import fast_splade_head
 
 TARGET_EPOCH_S = 90.0
 TARGET_MINI_S = 60.0
@@ -129,12 +124,11 @@ def mini_run() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__, dataset=False)  # --save [FILE]
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-epochs", action="store_true", help="skip timing whole epochs (tests)")
     parser.add_argument("--steps", type=int, default=6, help="steps per path in the speed comparison")
     parser.add_argument("--only", default=None, help="comma-separated configuration names (default: all)")
-    parser.add_argument("--save", metavar="FILE")
     args = parser.parse_args()
     ds = sh.load_dataset("cranfield")
     tune, test = sh.split_queries(ds.judged_query_ids, seed=42)
@@ -153,7 +147,7 @@ def main() -> None:
         print(f"one epoch over {len(T.title_pairs(ds))} title pairs: {epochs[128]:.1f} s at 128 tokens, {epochs[256]:.1f} s at "
               f"256 (target <= {TARGET_EPOCH_S:g} s: {'met' if epochs[128] <= TARGET_EPOCH_S else 'NOT met'}; a cached model "
               f"reports the time of the run that trained it)")
-    line = {"benchmark": "training", "machine": {"cpus": os.cpu_count(), "machine": platform.machine()},
+    line = {"benchmark": "training", "machine": common.machine_info(),
             "pairs_per_second": {k: round(v, 2) for k, v in per_second.items()},
             "mini_train_s": round(mini_s, 1), "target_mini_s": TARGET_MINI_S,
             "epoch_seconds": {str(k): round(v, 1) for k, v in epochs.items()}, "target_epoch_s": TARGET_EPOCH_S,
@@ -190,9 +184,8 @@ def main() -> None:
         line["goal_met"] = bool(better)
         print("goal (beats the bundled model on the test half, CI above 0, at no more FLOPS): "
               + (f"met by {', '.join(r['name'] for r in better)}" if better else "NOT met"))
-    if args.save:
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.save).write_text(json.dumps(line, indent=1) + "\n")
+    if args.save is not None:
+        common.save("training", line, args.save or None)
     print(json.dumps({k: v for k, v in line.items() if k != "results"}))
 
 

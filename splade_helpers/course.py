@@ -11,6 +11,9 @@ COURSE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",  # no fork warnings from the tokenizers library
     "PLOTLY_RENDERER": "plotly_mimetype",  # figures as JSON: the same on every machine and in JupyterLab
 }
+# CI, tests, tools and benchmarks: the course's settings and no progress bars at all (learners keep theirs).
+# Set them before anything imports tqdm or huggingface_hub: both read them when first imported.
+TEST_ENV = {**COURSE_ENV, "TQDM_DISABLE": "1"}
 
 
 def setup_course(seed: int = 0) -> dict[str, str]:

@@ -1,11 +1,31 @@
-"""The benchmark scripts run (on tiny inputs); their figures are not asserted: timing is not a test."""
+"""The benchmark scripts run (on tiny inputs) and store what docs/performance.md is written from.
 
+Their figures are not asserted: timing is not a test. The page is: it must be what
+``python benchmarks/report.py`` writes from the committed benchmarks/results/*.json.
+"""
+
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "docs" / "performance.md"
+
+
+def load_report():
+    spec = importlib.util.spec_from_file_location("report", ROOT / "benchmarks" / "report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+report = load_report()
 
 
 def run(*args: str) -> dict:
@@ -14,57 +34,94 @@ def run(*args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_interaction_benchmark_runs_on_the_mini_corpus():
-    out = run("benchmarks/interaction.py", "--dataset", "mini", "--repeat", "2")
-    assert out["benchmark"] == "interaction" and {"slider_minmax_ms", "slider_rrf_ms", "typed_query_ms"} <= set(out)
+def saved(tmp_path: Path, name: str, out: dict) -> str:
+    """The stored result equals the printed one, and the report renders it in its own section."""
+    assert json.loads((tmp_path / f"{name}.json").read_text()) == out
+    assert {"benchmark", "machine", "command"} <= set(out) and out["machine"]["cpus"] >= 1
+    return report.render(tmp_path)
 
 
-def test_notebook_benchmark_runs_one_notebook():
-    out = run("benchmarks/notebooks.py", "--only", "00", "--slowest", "2")
+def test_interaction_benchmark_runs_on_the_mini_corpus(tmp_path):
+    out = run("benchmarks/interaction.py", "--dataset", "mini", "--repeat", "2", "--save", str(tmp_path / "interaction.json"))
+    assert out["benchmark"] == "interaction" and set(out["figures"]) == {"slider_minmax_ms", "slider_rrf_ms", "typed_query_ms"}
+    assert set(out["met"]) == set(out["targets"]) == set(out["figures"])
+    assert "## Live-demo interactions" in saved(tmp_path, "interaction", out)
+
+
+def test_notebook_benchmark_runs_one_notebook(tmp_path):
+    out = run("benchmarks/notebooks.py", "--only", "00", "--slowest", "2", "--save", str(tmp_path / "notebooks_warm.json"))
     assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_quickstart"]
     assert len(out["slowest_cells"]["00_quickstart"]) == 2
+    assert out["met"] == {} and not out["targets_met"]  # targets are for the whole course, not judged on one notebook
+    assert "`00_quickstart`" in saved(tmp_path, "notebooks_warm", out)
 
 
-def test_encoding_benchmark_runs_on_a_few_documents():
-    out = run("benchmarks/encoding.py", "--dataset", "mini", "--docs", "8", "--repeat", "1")
-    assert out["benchmark"] == "encoding" and out["max_abs_diff"] < 1e-5
+def test_encoding_benchmark_runs_on_a_few_documents(tmp_path):
+    out = run("benchmarks/encoding.py", "--dataset", "mini", "--docs", "8", "--repeat", "1",
+              "--save", str(tmp_path / "encoding.json"))
+    assert out["benchmark"] == "encoding" and out["figures"]["max_abs_diff"] < 1e-5 and out["met"]["max_abs_diff"] is True
+    assert set(out["seconds"]) == {"package", "sentence-transformers", "article (one at a time)"}  # no bf16 head any more
+    assert "## SPLADE encoding" in saved(tmp_path, "encoding", out)
 
 
-def test_search_benchmark_runs_on_the_mini_corpus():
-    out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--local-queries", "3")
-    assert out["benchmark"] == "search" and out["queries"] == 20
+def test_search_benchmark_runs_on_the_mini_corpus(tmp_path):
+    out = run("benchmarks/search.py", "--dataset", "mini", "--repeat", "1", "--local-queries", "3",
+              "--save", str(tmp_path / "search.json"))
+    assert out["benchmark"] == "search" and out["queries"] == 20 and out["local_queries"] == 3
+    assert "## SPLADE search" in saved(tmp_path, "search", out)
 
 
-def test_training_benchmark_measures_speed():
-    out = run("benchmarks/training.py", "--speed-only", "--no-epochs", "--steps", "2")
+def test_training_benchmark_measures_speed(tmp_path):
+    out = run("benchmarks/training.py", "--speed-only", "--no-epochs", "--steps", "2", "--save", str(tmp_path / "training.json"))
     assert out["benchmark"] == "training" and set(out["pairs_per_second"]) == {"library path", "fast head"}
     assert out["mini_train_s"] > 0  # the train command ran on mini, start to finish
+    stored = json.loads((tmp_path / "training.json").read_text())
+    assert stored["results"] == [] and {k: v for k, v in stored.items() if k != "results"} == out
+    assert "not timed in this run" in report.render(tmp_path)
 
 
 def test_qdrant_scale_benchmark_runs_on_cranfield_alone(tmp_path):
-    out = run("benchmarks/qdrant_scale.py", "--sizes", "1400", "--queries", "5", "--save", str(tmp_path / "scale.json"))
+    out = run("benchmarks/qdrant_scale.py", "--sizes", "1400", "--queries", "5", "--save", str(tmp_path / "qdrant_scale.json"))
     assert out["benchmark"] == "qdrant_scale" and {r["engine"] for r in out["results"]} == {"edge", "local"}
-    assert (tmp_path / "scale.json").is_file()
+    assert out["figures"] == {} and not out["targets_met"]  # the targets are judged at 14,000 and 100,000 points
+    assert "## Qdrant as the collection grows" in saved(tmp_path, "qdrant_scale", out)
 
 
-def test_readme_training_table_is_the_stored_benchmark_s():
-    """Each row of the README's training results table is a row of benchmarks/results/training.json, as rounded there."""
-    stored = json.loads((ROOT / "benchmarks" / "results" / "training.json").read_text())["results"]
+def test_stored_results_keep_the_keys_the_notebooks_read():
+    scale = json.loads((RESULTS / "qdrant_scale.json").read_text())  # notebook 05
+    assert {"machine", "results", "figures", "met"} <= set(scale) and {"cpus", "machine"} <= set(scale["machine"])
+    training = json.loads((RESULTS / "training.json").read_text())  # notebook 06
+    assert {"bm25_test_ndcg", "results"} <= set(training)
+    assert {"name", "ndcg", "vs_bundled", "flops", "train_s"} <= set(training["results"][0])
 
-    def cells(r: dict) -> tuple:
-        c = r["vs_bundled"]
-        diff = "" if c is None else f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
-        return (f"{r['ndcg']:.3f}", diff.replace("-", "−"), f"{r['doc_nonzeros']:.0f} / {r['query_nonzeros']:.0f}",
-                f"{r['flops']:.1f}", f"{r['train_s']:.0f}")
 
-    lines = (ROOT / "README.md").read_text().splitlines()
-    start = lines.index("| training | nDCG@10 | vs bundled [95 % paired-bootstrap CI] | doc / query non-zeros | FLOPS | train s |")
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append(tuple(c.strip().strip("*") for c in line.strip("|").split("|"))[1:])
-    assert len(rows) == 8
-    known = {cells(r) for r in stored}
-    for row in rows:
-        assert row in known, f"README row {row} is not in benchmarks/results/training.json: copy the stored figures"
+def test_performance_page_is_generated_from_the_stored_results():
+    assert PAGE.read_text() == report.render(RESULTS), "docs/performance.md is out of date: run python benchmarks/report.py"
+
+
+def scaled(value, factor: float):
+    """Every float in a JSON value multiplied by ``factor``."""
+    if isinstance(value, float):
+        return value * factor
+    if isinstance(value, dict):
+        return {k: scaled(v, factor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scaled(v, factor) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RESULTS.glob("*.json")))
+def test_page_check_fails_when_a_stored_result_changes(tmp_path, name):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    page = tmp_path / "performance.md"
+    page.write_text(PAGE.read_text())
+    check = ["benchmarks/report.py", "--check", "--results", str(results), "--out", str(page)]
+    assert subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True).returncode == 0  # the copy is up to date
+    path = results / f"{name}.json"
+    path.write_text(json.dumps(scaled(json.loads(path.read_text()), 1.37), indent=1) + "\n")
+    assert report.render(results) != PAGE.read_text()
+    proc = subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout.startswith("---") and "out of date" in proc.stderr
+    subprocess.run([sys.executable, "benchmarks/report.py", "--results", str(results), "--out", str(page)], cwd=ROOT, check=True)
+    assert page.read_text() == report.render(results)  # regenerated: up to date again

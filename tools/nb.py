@@ -19,13 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-CI_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TQDM_DISABLE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PLOTLY_RENDERER": "plotly_mimetype",
-}
+from splade_helpers.course import TEST_ENV  # CI's settings, defined once; the kernels inherit them
 
 
 def parse(source: str) -> nbformat.NotebookNode:
@@ -52,7 +46,7 @@ def run(src: Path, out: Path) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    os.environ.update(CI_ENV)
+    os.environ.update(TEST_ENV)
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -28,6 +28,14 @@ from .fusion import (
     weighted_sum,
 )
 from .lab import AlphaLab, alpha_weights, explore
+from .label_budget import (
+    PUBLISHED_HALF_WIDTHS,
+    ChoiceDraws,
+    IntervalDraws,
+    choices_on_n_queries,
+    intervals_on_n_queries,
+    per_query_ndcg,
+)
 from .models import (
     DEFAULT_DENSE_MODEL,
     DEFAULT_SPLADE_MODEL,
@@ -68,5 +76,6 @@ __all__ = [
     "DEFAULT_DENSE_MODEL", "DEFAULT_SPLADE_MODEL", "ModelNotFoundError", "ModelSource", "load_dense", "load_splade",
     "resolve_model", "RECOMMENDED_HYBRID", "BM25Retriever", "DenseRetriever", "HybridRetriever", "Retriever",
     "SpladeRetriever", "build_retrievers", "SpladeEncoder", "Timing", "timeit", "Candidate", "FusionTerms", "candidates",
-    "evaluate_candidates", "gain_matrix", "ndcg_at_k", "paired_comparison", "split_queries",
+    "evaluate_candidates", "gain_matrix", "ndcg_at_k", "paired_comparison", "split_queries", "PUBLISHED_HALF_WIDTHS",
+    "ChoiceDraws", "IntervalDraws", "choices_on_n_queries", "intervals_on_n_queries", "per_query_ndcg",
 ]

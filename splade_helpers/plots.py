@@ -253,9 +253,10 @@ def label_budget_figure(
     for i, (label, rows) in enumerate(choices.items()):
         rows = sorted(rows, key=lambda r: r["n"])
         color, n = palette[i % len(palette)], [int(r["n"]) for r in rows]
+        rgb = tuple(int(color[k:k + 2], 16) for k in (1, 3, 5))
         fig.add_scatter(x=n + n[::-1], y=[_r(r["p95"]) for r in rows] + [_r(r["p5"]) for r in rows[::-1]],
-                        fill="toself", line={"width": 0}, fillcolor=color, opacity=0.2, hoverinfo="skip",
-                        name=f"{label}: 5-95 % of draws", row=1, col=1)
+                        mode="lines", fill="toself", line={"width": 0}, fillcolor="rgba(%d, %d, %d, 0.2)" % rgb,
+                        hoverinfo="skip", name=f"{label}: 5-95 % of draws", row=1, col=1)
         fig.add_scatter(x=n, y=[_r(r["mean"]) for r in rows], mode="lines+markers", line={"color": color},
                         name=f"{label}: mean", hovertemplate="n %{x}: %{y:.3f}<extra>" + label + "</extra>", row=1, col=1)
     if all_n:
@@ -264,7 +265,7 @@ def label_budget_figure(
     if widths:
         rows = sorted(widths, key=lambda r: r["n"])
         fig.add_scatter(x=[int(r["n"]) for r in rows], y=[_r(r["half_width"]) for r in rows], mode="lines+markers",
-                        line={"color": COLORS["loss"]}, name="measured here (mean over draws)",
+                        line={"color": COLORS["loss"]}, name="measured here: mean, bars 5-95 % of draws",
                         error_y={"type": "data", "symmetric": False,
                                  "array": [_r(r["half_width_p95"] - r["half_width"]) for r in rows],
                                  "arrayminus": [_r(r["half_width"] - r["half_width_p5"]) for r in rows]},
@@ -274,8 +275,11 @@ def label_budget_figure(
             fig.add_scatter(x=[int(k) for k, _ in pts], y=[_r(v) for _, v in pts], mode="markers",
                             marker={"symbol": "diamond", "size": 11, "color": "#7f7f7f"}, name="published (quoted)",
                             hovertemplate="n %{x}: ±%{y:.3f}<extra>published</extra>", row=1, col=2)
-        fig.update_yaxes(title_text="half-width (nDCG@10)", row=1, col=2)
-    fig.update_xaxes(type="log", title_text="labelled queries n (log scale)")
+        fig.update_yaxes(title_text="half-width (nDCG@10)", rangemode="tozero", row=1, col=2)
+        ticks = sorted({int(r["n"]) for r in widths} | {int(k) for k in (published or {})})
+        fig.update_xaxes(tickvals=ticks, row=1, col=2)
+    fig.update_xaxes(tickvals=all_n, row=1, col=1)
+    fig.update_xaxes(type="log", tickangle=0, title_text="labelled queries n (log scale)")
     fig.update_yaxes(title_text="nDCG@10 on the fixed test half", row=1, col=1)
     fig.update_layout(title=title or "How many labelled queries?", height=420, legend={"orientation": "h", "y": -0.3})
     return fig

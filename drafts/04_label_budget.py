@@ -33,30 +33,31 @@ for label, results in budget.items():
               f"{s['beats_tuned_single']:>13.1%}{s['gain_p5']:>+10.3f} .. {s['gain_p95']:+.3f}{s['beats_best_single']:>12.1%}")
 assert grid[large[-1].chosen[0]] == best and np.isclose(large[-1].fusion_test[0], hybrid_test.mean())  # n = all: section 4
 
-# %% [markdown]
-# Read the spread, not only the mean. With 10 labelled queries the large grid's choice is a
-# lottery: its band of draws is the widest in the table and its 5th percentile lies below the
-# strongest single retriever, so some draws fuse worse than not fusing at all. With the same 10
-# queries the small grid's band is narrower and its mean higher: fewer candidates leave less room to
-# fit the luck of ten queries. Both bands narrow as n grows, and from 25 queries on nearly every
-# draw beats the single retriever chosen on the same queries. With all 112 there is one draw, and it
-# is section 4's choice; the table has no spread for it, which does not make it certain (next cell).
-
 # %%
 s10 = {label: results[0].summary() for label, results in budget.items()}
-print(f"n = 10, distinct fusions chosen in 500 draws: " + ", ".join(f"{label} {s['distinct_choices']}" for label, s in s10.items()))
+print(f"n = {large[0].n}, distinct fusions chosen in {len(large[0].chosen)} draws: "
+      + ", ".join(f"{label} {s['distinct_choices']}" for label, s in s10.items()))
 l10, m10 = s10.values()
 assert l10["sd"] > m10["sd"] and l10["p5"] < m10["p5"] and l10["mean"] < m10["mean"]
 assert l10["p5"] < large[0].best_single_test
 assert all(r.summary()["beats_tuned_single"] >= 0.95 for results in budget.values() for r in results[1:])
 
 # %% [markdown]
+# Read the spread, not only the mean. With 10 labelled queries the large grid's choice depends
+# heavily on which queries were labelled: its 500 draws chose many different fusions, its band of
+# draws is the widest in the table, and its 5th percentile lies below the strongest single
+# retriever: some draws fuse worse than not fusing at all. With the same 10 queries the small grid's band is narrower and its mean higher:
+# fewer candidates leave less room to fit the luck of ten queries. Both bands narrow as n grows, and
+# from 25 queries on nearly every draw beats the single retriever chosen on the same queries. With
+# all 112 there is one draw, and it is section 4's choice; the table shows no spread for it, which
+# does not make it certain.
+#
 # Choosing is one question; *measuring* the gain is another. Section 4 reported the chosen hybrid
 # against each single retriever with a 95 % paired-bootstrap interval over the 113 test queries. How
 # wide is that interval with fewer labelled queries? We draw n of the test queries at random (500
 # draws) and compute the interval of (recommended hybrid − the single retriever best on the tuning
-# half) on each. For comparison, a published figure for BM25 + all-MiniLM-L6-v2 fusion (Qdrant, 2026;
-# quoted, not measured here) is ±0.035 at 50 labelled queries and ±0.018 at 200.
+# half) on each. For comparison, a published figure for BM25 + MiniLM fusion (Qdrant, 2026; quoted,
+# not measured here) is ±0.035 at 50 labelled queries and ±0.018 at 200.
 
 # %%
 tuned_single = max(singles, key=lambda name: singles[name][tune_rows].mean())

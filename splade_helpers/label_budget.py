@@ -20,7 +20,7 @@ import numpy as np
 from .tuning import Candidate, FusionTerms, ndcg_at_k
 from .validation import check_indices, check_int, check_same_length
 
-# Quoted, not measured here: Qdrant (2026), BM25 + all-MiniLM-L6-v2 fusion, the half-width of the
+# Quoted, not measured here: Qdrant (2026), BM25 + MiniLM fusion, the half-width of the
 # 95 % interval of an nDCG@10 difference at 50 and 200 labelled queries (as cited in the course's issue 21).
 PUBLISHED_HALF_WIDTHS = {50: 0.035, 200: 0.018}
 

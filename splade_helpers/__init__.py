@@ -34,6 +34,13 @@ from .fusion import (
     weighted_sum,
 )
 from .lab import AlphaLab, explore
+from .label_budget import (
+    PUBLISHED_HALF_WIDTHS,
+    ChoiceDraws,
+    IntervalDraws,
+    choices_on_n_queries,
+    intervals_on_n_queries,
+)
 from .models import (
     DEFAULT_DENSE_MODEL,
     DEFAULT_SPLADE_MODEL,
@@ -61,6 +68,7 @@ from .tuning import (
     gain_matrix,
     ndcg_at_k,
     paired_comparison,
+    per_query_ndcg,
     split_queries,
 )
 
@@ -75,4 +83,6 @@ __all__ = [
     "HybridRetriever", "Retriever", "SpladeRetriever", "build_retrievers", "SpladeEncoder", "splade_pool", "Timing",
     "timeit", "Candidate", "FusionTerms", "candidates", "evaluate_candidates", "gain_matrix", "ndcg_at_k",
     "paired_comparison", "split_queries",
+    "PUBLISHED_HALF_WIDTHS", "ChoiceDraws", "IntervalDraws", "choices_on_n_queries", "intervals_on_n_queries",
+    "per_query_ndcg",
 ]

@@ -227,3 +227,59 @@ def tradeoff_figure(measured: Mapping[str, Mapping], title: str = "") -> go.Figu
                       xaxis={"title": "expected multiplications per query-document pair (FLOPS, log scale)", "type": "log"},
                       yaxis={"title": "nDCG@10"})
     return fig
+
+
+def label_budget_figure(
+    choices: Mapping[str, Sequence[Mapping[str, float]]],
+    single: tuple[str, float],
+    widths: Sequence[Mapping[str, float]] = (),
+    published: Mapping[int, float] | None = None,
+    title: str = "",
+) -> go.Figure:
+    """Left: test-half nDCG@10 of the fusion chosen on n queries (mean, 5-95 % band) per grid, and a
+    single retriever as a line. Right (if ``widths``): the 95 % interval's half-width against n, with
+    published points. Both x axes are logarithmic.
+
+    Args:
+        choices: grid label -> ``ChoiceDraws.summary()`` rows (one per n).
+        single: (label, test-half nDCG@10) of the single retriever drawn as a horizontal line.
+        widths: ``IntervalDraws.summary()`` rows; published: n -> half-width quoted from elsewhere.
+    """
+    panels = 2 if widths else 1
+    fig = make_subplots(rows=1, cols=panels, horizontal_spacing=0.12, subplot_titles=(
+        "test-half nDCG@10 of the fusion chosen on n queries", "95 % interval half-width on n queries")[:panels])
+    palette = [COLORS["in the text"], COLORS["expansion"], COLORS["win"]]
+    all_n = sorted({int(r["n"]) for rows in choices.values() for r in rows})
+    for i, (label, rows) in enumerate(choices.items()):
+        rows = sorted(rows, key=lambda r: r["n"])
+        color, n = palette[i % len(palette)], [int(r["n"]) for r in rows]
+        rgb = tuple(int(color[k:k + 2], 16) for k in (1, 3, 5))
+        fig.add_scatter(x=n + n[::-1], y=[_r(r["p95"]) for r in rows] + [_r(r["p5"]) for r in rows[::-1]],
+                        mode="lines", fill="toself", line={"width": 0}, fillcolor="rgba(%d, %d, %d, 0.2)" % rgb,
+                        hoverinfo="skip", name=f"{label}: 5-95 % of draws", row=1, col=1)
+        fig.add_scatter(x=n, y=[_r(r["mean"]) for r in rows], mode="lines+markers", line={"color": color},
+                        name=f"{label}: mean", hovertemplate="n %{x}: %{y:.3f}<extra>" + label + "</extra>", row=1, col=1)
+    if all_n:
+        fig.add_scatter(x=[all_n[0], all_n[-1]], y=[_r(single[1])] * 2, mode="lines", line={"color": COLORS["tie"], "dash": "dash"},
+                        name=single[0], hovertemplate="%{y:.3f}<extra>" + single[0] + "</extra>", row=1, col=1)
+    if widths:
+        rows = sorted(widths, key=lambda r: r["n"])
+        fig.add_scatter(x=[int(r["n"]) for r in rows], y=[_r(r["half_width"]) for r in rows], mode="lines+markers",
+                        line={"color": COLORS["loss"]}, name="measured here: mean, bars 5-95 % of draws",
+                        error_y={"type": "data", "symmetric": False,
+                                 "array": [_r(r["half_width_p95"] - r["half_width"]) for r in rows],
+                                 "arrayminus": [_r(r["half_width"] - r["half_width_p5"]) for r in rows]},
+                        hovertemplate="n %{x}: ±%{y:.3f}<extra></extra>", row=1, col=2)
+        if published:
+            pts = sorted(published.items())
+            fig.add_scatter(x=[int(k) for k, _ in pts], y=[_r(v) for _, v in pts], mode="markers",
+                            marker={"symbol": "diamond", "size": 11, "color": "#7f7f7f"}, name="published (quoted)",
+                            hovertemplate="n %{x}: ±%{y:.3f}<extra>published</extra>", row=1, col=2)
+        fig.update_yaxes(title_text="half-width (nDCG@10)", rangemode="tozero", row=1, col=2)
+        ticks = sorted({int(r["n"]) for r in widths} | {int(k) for k in (published or {})})
+        fig.update_xaxes(tickvals=ticks, row=1, col=2)
+    fig.update_xaxes(tickvals=all_n, row=1, col=1)
+    fig.update_xaxes(type="log", tickangle=0, title_text="labelled queries n (log scale)")
+    fig.update_yaxes(title_text="nDCG@10 on the fixed test half", row=1, col=1)
+    fig.update_layout(title=title or "How many labelled queries?", height=420, legend={"orientation": "h", "y": -0.3})
+    return fig

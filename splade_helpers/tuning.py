@@ -146,17 +146,27 @@ def candidates(
     return out
 
 
+def per_query_ndcg(raw: Mapping[str, np.ndarray], gains: np.ndarray, grid: Sequence[Candidate]) -> np.ndarray:
+    """nDCG@10 of every candidate on every query: a (candidates x queries) matrix, in grid order.
+
+    A query's nDCG@10 under a fusion does not depend on the other queries, so any choice over a subset of
+    queries is a mean over this matrix's columns (notebook 04, sections 4 and 8).
+
+    Args:
+        raw: each retriever's (queries x documents) score matrix, as for :class:`FusionTerms`.
+        gains: the (queries x documents) gain matrix (:func:`gain_matrix`).
+    """
+    terms = FusionTerms(raw)
+    return np.array([ndcg_at_k(terms.fuse(dict(c.weights), c.fusion, c.rrf_k), gains) for c in grid])
+
+
 def evaluate_candidates(
     raw: Mapping[str, np.ndarray], gains: np.ndarray, grid: Sequence[Candidate], rows: np.ndarray | None = None
 ) -> list[tuple[Candidate, float]]:
     """Mean nDCG@10 of every candidate over ``rows`` (query indices), best first (stable on ties)."""
     rows = np.arange(gains.shape[0]) if rows is None else np.asarray(rows)
-    terms = FusionTerms({n: m[rows] for n, m in raw.items()})
-    results = []
-    for c in grid:
-        fused = terms.fuse(dict(c.weights), c.fusion, c.rrf_k)
-        results.append((c, float(ndcg_at_k(fused, gains[rows]).mean())))
-    return sorted(results, key=lambda r: -r[1])
+    means = per_query_ndcg({n: m[rows] for n, m in raw.items()}, gains[rows], grid).mean(axis=1)
+    return sorted(zip(grid, means.tolist()), key=lambda r: -r[1])
 
 
 def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0) -> dict[str, float]:

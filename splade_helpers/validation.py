@@ -177,6 +177,12 @@ def check_documents(doc_ids: object, texts: object) -> tuple[list[str], list[str
     return doc_ids, texts
 
 
+def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
+    """``a`` and ``b`` pair up one to one."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} {name_a} but {len(b)} {name_b}; pass one of each per item.")
+
+
 def check_writable_file(path: object, name: str = "path") -> Path:
     """A file path we can write now (its folder exists and is writable), checked before long work."""
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
@@ -190,3 +196,21 @@ def check_writable_file(path: object, name: str = "path") -> Path:
     if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied); choose another location.")
     return p
+
+
+def check_indices(values: object, name: str, size: int) -> np.ndarray:
+    """A non-empty 1-D array of distinct integer positions in ``[0, size)`` (e.g. query rows), in the given order."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{name}={_shown(values)} must be a list or array of integer positions.")
+    a = np.asarray(values)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D list of positions, got shape {a.shape}.")
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer positions, got dtype {a.dtype}; pass row numbers, not a mask or ids.")
+    bad = a[(a < 0) | (a >= size)]
+    if len(bad):
+        raise ValueError(f"{name} holds {int(bad[0])}, outside 0..{size - 1} (there are {size} rows).")
+    if len(np.unique(a)) != len(a):
+        values_, counts = np.unique(a, return_counts=True)
+        raise ValueError(f"{name} holds {int(values_[counts > 1][0])} more than once; each position may appear once.")
+    return a.astype(np.int64)

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from ..datasets import available_datasets, load_dataset
+from ..fusion import ENGINE_HYBRID
 from ..retrievers import RETRIEVERS
 from ..validation import check_writable_file
-from ..fusion import ENGINE_HYBRID
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
 

@@ -27,6 +27,7 @@ from .fusion import (
     top_k,
     weighted_sum,
 )
+from .inverted_index import InvertedIndex
 from .lab import AlphaLab, alpha_weights, explore
 from .models import (
     DEFAULT_DENSE_MODEL,
@@ -68,5 +69,5 @@ __all__ = [
     "DEFAULT_DENSE_MODEL", "DEFAULT_SPLADE_MODEL", "ModelNotFoundError", "ModelSource", "load_dense", "load_splade",
     "resolve_model", "RECOMMENDED_HYBRID", "BM25Retriever", "DenseRetriever", "HybridRetriever", "Retriever",
     "SpladeRetriever", "build_retrievers", "SpladeEncoder", "Timing", "timeit", "Candidate", "FusionTerms", "candidates",
-    "evaluate_candidates", "gain_matrix", "ndcg_at_k", "paired_comparison", "split_queries",
+    "evaluate_candidates", "gain_matrix", "ndcg_at_k", "paired_comparison", "split_queries", "InvertedIndex",
 ]

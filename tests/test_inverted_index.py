@@ -97,6 +97,33 @@ def test_dynamic_pruning_returns_taat_top_k_for_other_k(index, vectors, method, 
     assert sum(c.postings_scored for c in costs) < sum(c.postings_scored for c in full)
 
 
+def test_dynamic_pruning_equals_taat_on_random_indexes_full_of_ties():
+    # small indexes with few distinct weights: many exact ties and bounds that are reached exactly,
+    # where a < for a <= (or a bound off by a little) in the pruning changes the top k
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        n_docs, n_terms = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        values = rng.choice([0.0, 0.0, 0.5, 1.0, 1.5, 2.0], size=(n_docs, n_terms))
+        index = InvertedIndex(sp.csr_matrix(values), [f"d{i}" for i in range(n_docs)])
+        terms = np.flatnonzero(rng.random(n_terms) < 0.6)
+        query = (terms, rng.choice([0.5, 1.0, 2.0], size=terms.size))
+        for k in (1, 2, 5, 50):
+            expected = index.taat(query, k)
+            for method in DYNAMIC:
+                hits, cost = index.search(query, k, method)
+                assert hits == expected[0], (case, k, method)
+                assert cost.postings == expected[1].postings_scored and cost.postings_scored <= cost.postings
+
+
+def test_a_document_found_only_in_cheap_lists_still_enters_when_it_can():
+    # document 1 is only in lists B and C, whose bounds (0.6 + 0.6) exceed the 1st score (1.0) found in A:
+    # pruning may set B aside, never both
+    m = sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0.6, 0.6]], dtype=np.float32))
+    index = InvertedIndex(m, ["x", "y"])
+    for method in ("taat", *DYNAMIC):
+        assert [d for d, _ in index.search(([0, 1, 2], [1.0, 1.0, 1.0]), 1, method)[0]] == ["y"]
+
+
 def test_ties_at_the_cut_go_to_the_lower_document_number():
     # documents 1 and 3 are equal, and so are 0 and 4: every method must keep the lower number
     m = sp.csr_matrix(np.array([[1.0, 0, 2], [0.5, 1, 0], [3.0, 0, 0], [0.5, 1, 0], [1.0, 0, 2]], dtype=np.float32))

@@ -33,6 +33,7 @@ from .fusion import (
     top_k,
     weighted_sum,
 )
+from .inverted_index import InvertedIndex
 from .lab import AlphaLab, explore
 from .label_budget import (
     PUBLISHED_HALF_WIDTHS,
@@ -85,4 +86,5 @@ __all__ = [
     "paired_comparison", "split_queries",
     "PUBLISHED_HALF_WIDTHS", "ChoiceDraws", "IntervalDraws", "choices_on_n_queries", "intervals_on_n_queries",
     "per_query_ndcg",
+    "InvertedIndex",
 ]

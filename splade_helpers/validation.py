@@ -214,3 +214,34 @@ def check_indices(values: object, name: str, size: int) -> np.ndarray:
         values_, counts = np.unique(a, return_counts=True)
         raise ValueError(f"{name} holds {int(values_[counts > 1][0])} more than once; each position may appear once.")
     return a.astype(np.int64)
+
+
+def check_sparse_vector(indices: object, values: object, size: int, name: str = "vector") -> tuple[np.ndarray, np.ndarray]:
+    """A sparse vector over ``size`` terms as (ascending int64 term ids, float64 weights > 0); zero weights dropped.
+
+    Refused: ids that are not whole numbers in ``[0, size)`` or repeat, weights that are NaN, infinite or
+    negative (SPLADE weights are ``log1p(relu(.))`` >= 0), and a different number of ids and weights.
+    """
+    try:
+        idx = np.asarray(indices, dtype=np.float64).ravel()
+        val = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must have numeric term ids and weights, got {_shown(indices)} and {_shown(values)}.") from None
+    if idx.shape != val.shape:
+        raise ValueError(f"{name} has {idx.size} term ids but {val.size} weights; pass one weight per id.")
+    if idx.size and (not np.isfinite(idx).all() or (idx != np.round(idx)).any() or idx.min() < 0 or idx.max() >= size):
+        bad = idx[~np.isfinite(idx) | (idx != np.round(idx)) | (idx < 0) | (idx >= size)][0]
+        raise ValueError(f"{name} has term id {bad:g}; ids are whole numbers in [0, {size}) (the vocabulary of the index). "
+                         f"Encode the query with the model that encoded the documents.")
+    bad_val = ~np.isfinite(val) | (val < 0)
+    if bad_val.any():
+        raise ValueError(f"{name} has weight {float(val[bad_val][0])!r} for term {int(idx[bad_val][0])}; weights must be finite "
+                         f"and >= 0 (SPLADE's are), or upper bounds and pruning would be wrong.")
+    ids = idx.astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    ids, val = ids[order], val[order]
+    if ids.size > 1 and (np.diff(ids) == 0).any():
+        raise ValueError(f"{name} repeats term id {int(ids[1:][np.diff(ids) == 0][0])}; each term appears once "
+                         f"(sum its weights first).")
+    keep = val > 0
+    return ids[keep], val[keep]

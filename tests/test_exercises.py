@@ -95,3 +95,46 @@ def test_check_point_ids(capsys):
     assert not exercises.check_point_ids(_cached_uuid4) and "keeps ids in the variable '_IDS'" in capsys.readouterr().out
     assert not exercises.check_point_ids(_uuid_as_128_bit_int) and "outside 0 .. 2**64 - 1" in capsys.readouterr().out
     assert not exercises.check_point_ids(lambda d: True) and "is a bool" in capsys.readouterr().out
+
+
+def test_check_taat(capsys):
+    def right(terms, weights, index):
+        scores = np.zeros(index.n_documents)
+        for t, w in zip(terms, weights):
+            docs, dw = index.postings(t)
+            scores[docs] += w * dw
+        return scores
+
+    def no_return(terms, weights, index):
+        scores = np.zeros(index.n_documents)
+        for t, w in zip(terms, weights):
+            docs, dw = index.postings(t)
+            scores[docs] += w * dw
+
+    def assign(terms, weights, index):
+        scores = np.zeros(index.n_documents)
+        for t, w in zip(terms, weights):
+            docs, dw = index.postings(t)
+            scores[docs] = w * dw
+        return scores
+
+    def no_query_weight(terms, weights, index):
+        return right(terms, np.ones(len(weights)), index)
+
+    def matches_only(terms, weights, index):
+        s = right(terms, weights, index)
+        return s[s > 0]
+
+    def as_dict(terms, weights, index):
+        return dict(enumerate(right(terms, weights, index)))
+
+    def not_yet(terms, weights, index):
+        raise NotImplementedError
+
+    assert exercises.check_taat(right) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_taat(no_return) and "returned None" in capsys.readouterr().out
+    assert not exercises.check_taat(assign) and "assigning (=)" in capsys.readouterr().out
+    assert not exercises.check_taat(no_query_weight) and "query term's weight" in capsys.readouterr().out
+    assert not exercises.check_taat(matches_only) and "one score per document" in capsys.readouterr().out
+    assert not exercises.check_taat(as_dict) and "not a dict" in capsys.readouterr().out
+    assert not exercises.check_taat(not_yet) and "Not implemented yet" in capsys.readouterr().out

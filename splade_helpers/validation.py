@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -245,3 +246,50 @@ def check_sparse_vector(indices: object, values: object, size: int, name: str = 
                          f"(sum its weights first).")
     keep = val > 0
     return ids[keep], val[keep]
+
+
+def check_path_component(value: object, name: str, what: str = "a name") -> str:
+    """``value`` as one path component (a collection or folder name): never ``.``, ``..``, a path or empty.
+
+    Refused: non-strings, the empty string, surrounding spaces, ``"."`` and ``".."``, ``/`` or ``\\`` (a path,
+    not a name), NUL and other control characters, and names over 255 bytes (the file-system limit).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={_shown(value)} must be {what} (a str), got {type(value).__name__}.")
+    problem = ""
+    if not value.strip():
+        problem = "is empty"
+    elif value != value.strip():
+        problem = "has spaces at its start or end"
+    elif value in (".", ".."):
+        problem = f"is {value!r}, which names a folder itself, not a new entry in it"
+    elif "/" in value or "\\" in value:
+        problem = "contains a slash: it is a path, not one name"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        problem = "contains a control character (such as NUL)"
+    elif len(value.encode("utf-8", "surrogatepass")) > 255:
+        problem = "is longer than 255 bytes"
+    if problem:
+        raise ValueError(f"{name}={_shown(value)} {problem}; use {what} made of letters, digits, '-', '_' or '.', "
+                         f"e.g. 'course'.")
+    return value
+
+
+_ALWAYS_A_TOKEN = re.compile(r"[A-Za-z0-9]")  # every subword tokenizer keeps ASCII letters and digits
+
+
+def blank_texts(texts: Sequence[str], tokenizer) -> list[bool]:
+    """Which texts are blank: those of which ``tokenizer`` keeps no token. The course's one definition of blank.
+
+    Whitespace is blank, and so is text made only of what tokenizers drop: zero-width space (U+200B), byte order
+    mark (U+FEFF), word joiner (U+2060), soft hyphen (U+00AD), NUL and other control characters. A blank text
+    encodes to the empty (SPLADE) or zero (dense) vector and matches nothing, instead of a bare [CLS] [SEP]
+    vector that would score against every query.
+    """
+    out = [not t.strip() for t in texts]
+    todo = [i for i, t in enumerate(texts) if not out[i] and not _ALWAYS_A_TOKEN.search(t)]
+    if todo:
+        ids = tokenizer([texts[i] for i in todo], add_special_tokens=False, truncation=True, max_length=8)["input_ids"]
+        for i, kept in zip(todo, ids):
+            out[i] = len(kept) == 0
+    return out

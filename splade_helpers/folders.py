@@ -57,13 +57,15 @@ def _refuse_special(p: Path, name: str, what: str) -> None:
         raise ValueError(f"{name}={str(p)!r} is your home folder; give a new sub-folder of it.")
 
 
-def check_output_folder(path: object, name: str, owned: Owned | None) -> Path:
+def check_output_folder(path: object, name: str, owned: Owned | None,
+                        fix: str = "Give a new or empty folder, or move those files out first.") -> Path:
     """An output folder we may create or replace now: checked before any long work.
 
     Args:
         name: how the user named it (``"--out"``, ``"out"``), for messages.
         owned: lists the entries of an existing folder that the package did not write; ``None`` when the whole
             folder is the package's own (its cache).
+        fix: what to do when it holds files that are not ours.
     Returns:
         the absolute path.
     """
@@ -76,7 +78,7 @@ def check_output_folder(path: object, name: str, owned: Owned | None) -> Path:
         if foreign:
             shown = ", ".join(repr(f) for f in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise ValueError(f"{name}={str(p)!r} holds files the package did not write ({shown}); it never deletes "
-                             f"them. Give a new or empty folder, or move those files out first.")
+                             f"them. {fix}")
     base = existing_ancestor(p.parent)
     if not base.is_dir():
         raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
@@ -84,6 +86,21 @@ def check_output_folder(path: object, name: str, owned: Owned | None) -> Path:
         raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied in {str(base)!r}); choose a "
                          f"writable folder.")
     return p
+
+
+def swap(a: Path, b: Path) -> None:
+    """Exchange two existing folders: ``b`` gets ``a``'s content and ``a`` the old content of ``b``.
+
+    One atomic step on Linux (``renameat2(RENAME_EXCHANGE)``); elsewhere three renames, so that a crash leaves
+    the old content under a hidden name beside ``b``, never lost.
+    """
+    if _exchange(a, b):
+        return
+    hold = Path(tempfile.mkdtemp(prefix=f".{b.name}.old-", dir=b.parent))
+    os.replace(b, hold / "content")
+    os.replace(a, b)
+    os.replace(hold / "content", a)
+    hold.rmdir()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -120,13 +137,8 @@ def replace_folder(target: Path, name: str, owned: Owned | None) -> Iterator[Pat
         yield new
         target = check_output_folder(target, name, owned)
         if target.exists():
-            if _exchange(new, target):
-                shutil.rmtree(new)  # now the old content
-            else:
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-                os.replace(target, old / "content")
-                os.replace(new, target)
-                shutil.rmtree(old)
+            swap(new, target)
+            shutil.rmtree(new)  # now the old content, all ours
         else:
             os.replace(new, target)
     finally:

@@ -83,7 +83,7 @@ def check_output_folder(path: object, name: str, owned: Owned | None,
     if not base.is_dir():
         raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
     if not os.access(base, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied in {str(base)!r}); choose a "
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(base)!r}); choose a "
                          f"writable folder.")
     return p
 
@@ -178,7 +178,7 @@ def check_output_file(path: object, name: str, ours: Callable[[Path], bool]) -> 
     if not folder.is_dir():
         raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied in {str(folder)!r}); choose another "
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); choose another "
                          f"location.")
     return p
 

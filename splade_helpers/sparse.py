@@ -200,9 +200,11 @@ class SpladeEncoder:
             enabled=(self.cache and len(texts) >= MIN_CACHED_BATCH) if cache is None else cache,
         )
         matrix = _arrays_to_csr(arrays)
-        if any(blank):  # whatever an older cache entry holds, a blank text's vector is empty
-            matrix = sp.csr_matrix(sp.diags(np.logical_not(blank).astype(np.float32)) @ matrix)
-            matrix.eliminate_zeros()
+        sizes = np.diff(matrix.indptr)
+        if any(blank) and sizes[np.asarray(blank)].any():  # an older cache entry: a blank text's vector is empty
+            keep = np.repeat(np.logical_not(blank), sizes)
+            indptr = np.concatenate([[0], np.cumsum(np.where(blank, 0, sizes))])
+            matrix = sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
         return matrix
 
     def _token_ids(self, texts: list[str], max_length: int, window: int | None, stride: int | None) -> list[list[list[int]]]:

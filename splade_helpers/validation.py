@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -182,21 +180,6 @@ def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> Non
     """``a`` and ``b`` pair up one to one."""
     if len(a) != len(b):
         raise ValueError(f"{len(a)} {name_a} but {len(b)} {name_b}; pass one of each per item.")
-
-
-def check_writable_file(path: object, name: str = "path") -> Path:
-    """A file path we can write now (its folder exists and is writable), checked before long work."""
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-        raise TypeError(f"{name}={_shown(path)} must be a file path (str).")
-    p = Path(path).expanduser()
-    if p.is_dir():
-        raise ValueError(f"{name}={str(p)!r} is a folder; give a file name inside it, e.g. {str(p / 'results.json')!r}.")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
-    if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied); choose another location.")
-    return p
 
 
 def check_indices(values: object, name: str, size: int) -> np.ndarray:

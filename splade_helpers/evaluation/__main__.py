@@ -14,12 +14,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..datasets import available_datasets, load_dataset
 from ..fusion import ENGINE_HYBRID
 from ..retrievers import RETRIEVERS
-from ..validation import check_writable_file
+from ..folders import check_output_file, write_file
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
+
+
+MADE_BY = "splade_helpers.evaluation"
+
+
+def ours(path: Path) -> bool:
+    """Whether ``path`` is a results file this command wrote (so ``--json`` may replace it)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 2**28 else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and (record.get("made_by") == MADE_BY or {"dataset", "k", "backend", "results"} <= set(record))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
     args = parser.parse_args(argv)
     try:
-        if args.json:
-            check_writable_file(args.json, "--json")  # before the run, not after it
+        if args.json:  # before the run, not after it; an existing file only if this command wrote it
+            json_path = check_output_file(args.json, "--json", ours)
         dataset = load_dataset(args.dataset)
         rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
                                   splade_model=args.splade_model)
@@ -52,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{fusion['prefetch_limit']} of {', '.join(fusion['vectors'])} (what a deployment runs); "
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}, f, indent=1)
+        record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}
+        try:
+            write_file(json_path, json.dumps(record, indent=1), "--json")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

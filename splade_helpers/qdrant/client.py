@@ -66,7 +66,7 @@ def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0,
         socket.create_connection((parsed.hostname, port), timeout=timeout).close()
     except OSError as exc:
         raise ConnectionError(
-            f"{name}={url!r}: nothing answers at {parsed.hostname}:{port} ({exc.__class__.__name__}: {exc}) within "
+            f"{name}={url!r} is unreachable: nothing answers at {parsed.hostname}:{port} ({exc.__class__.__name__}: {exc}) within "
             f"{timeout:g} s. Start the server, or fix {name}"
             + (", or unset QDRANT_URL to use the embedded engine (Qdrant Edge)." if name == "QDRANT_URL" else ".")
         ) from None

@@ -171,8 +171,8 @@ class EdgeStore(QdrantStore):
     def _same_collection(self, other) -> bool:
         return isinstance(other, EdgeStore) and other.folder.resolve() == self.folder.resolve()
 
-    def _check_room(self, points: list[StoredPoint]) -> None:
-        check_room(self.folder, room_needed(points, self.wal), f"loading {len(points):,} points into Qdrant Edge")
+    def _check_room(self, points: int, data: int) -> None:
+        check_room(self.folder, room_needed(data, self.wal), f"loading {points:,} points into Qdrant Edge")
 
     @contextmanager
     def _writing(self, layout: Layout) -> Iterator[None]:

@@ -15,27 +15,20 @@ refuses with the folder and both numbers. The estimate is deliberately generous:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..folders import check_free_space
-from .schema import SparseVec, StoredPoint
+from .schema import StoredPoint, point_bytes
 
 MIB = 2**20
 WAL_SEGMENT = 32 * MIB
 BASE = 4 * MIB
 
 
-def point_bytes(point: StoredPoint) -> int:
-    """The bytes one point brings: its vectors and its payload."""
-    vectors = sum(8 * len(v) if isinstance(v, SparseVec) else 4 * len(v) for v in point.vectors.values())
-    return vectors + len(json.dumps(point.payload)) + 64
-
-
-def room_needed(points: Sequence[StoredPoint], wal: bool) -> int:
-    """Free bytes to require before loading ``points`` into a collection (with or without a write-ahead log)."""
-    data = sum(point_bytes(p) for p in points)
+def room_needed(data: int, wal: bool) -> int:
+    """Free bytes to require before loading points of ``data`` bytes (:func:`~.schema.load_bytes`) into a new
+    collection, with or without a write-ahead log."""
     return BASE + 2 * data + ((2 * WAL_SEGMENT + data) if wal else 0)
 
 

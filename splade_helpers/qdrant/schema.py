@@ -22,6 +22,7 @@ learner cannot act on.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -245,6 +246,21 @@ def check_extra(extra: object, n: int) -> None:
         bad = [k for k in e if not isinstance(k, str) or not k]
         if bad:
             raise TypeError(f"extra[{i}] has the field name {bad[0]!r}; payload field names are non-empty str.")
+
+
+def point_bytes(point: StoredPoint) -> int:
+    """The bytes one point brings to an engine: 4 per dense dimension, 8 per sparse non-zero, its payload as JSON."""
+    vectors = sum(8 * len(v) if isinstance(v, SparseVec) else 4 * len(v) for v in point.vectors.values())
+    return vectors + len(json.dumps(point.payload)) + 64
+
+
+def load_bytes(dense: np.ndarray, splade: sp.spmatrix, bm25: Sequence[tuple], texts: Sequence[str],
+               titles: Sequence[str] | None = None, extra: Sequence[Mapping] | None = None) -> int:
+    """:func:`point_bytes` summed over a load, from its arrays (without building the points)."""
+    payload = sum(len(t.encode("utf-8")) for t in texts) + sum(len(t.encode("utf-8")) for t in titles or [])
+    payload += sum(len(json.dumps(plain(e))) for e in extra or [])
+    sparse = 8 * (sp.csr_matrix(splade).nnz + sum(len(i) for i, _ in bm25))
+    return int(np.asarray(dense).size * 4 + sparse + payload + 128 * len(texts))
 
 
 def csr_row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from ..bm25 import BM25Vectors
 from ..course import progress_enabled
 from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
 from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, iter_points,
-                     model_problems, point_id)
+                     load_bytes, model_problems, point_bytes, point_id)
 from .search import StoreQueries
 
 IF_EXISTS = ("error", "reuse", "recreate")
@@ -57,8 +57,6 @@ class QdrantStore(StoreQueries):
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    # --- encoders and layout -------------------------------------------------------------------
 
     @property
     def splade(self):
@@ -227,8 +225,8 @@ class QdrantStore(StoreQueries):
     def _check_replaceable(self) -> None:
         """Refuse before any work to replace a collection this package may not delete (a no-op by default)."""
 
-    def _check_room(self, points: list[StoredPoint]) -> None:
-        """Refuse before writing when the engine has no room for ``points`` (a no-op by default: servers say so)."""
+    def _check_room(self, points: int, data: int) -> None:
+        """Refuse before writing when the engine has no room for ``points`` of ``data`` bytes (a no-op by default)."""
 
     @contextmanager
     def _writing(self, layout: Layout) -> Iterator[None]:
@@ -260,15 +258,16 @@ class QdrantStore(StoreQueries):
         """
         doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        if titles is not None:
-            titles = check_texts(titles, "titles")
+        titles = check_texts(titles, "titles") if titles is not None else None
+        if titles and len(titles) != len(doc_ids):
+            raise ValueError(f"{len(doc_ids)} document ids but {len(titles)} titles; pass one title per document.")
         check_extra(extra, len(doc_ids))
         layout = self.layout()
         replace = self._plan(if_exists, layout, doc_ids)
         bm25 = self.bm25.fit_transform(texts)
-        points = list(iter_points(doc_ids, texts, self.dense.encode(texts), self.splade.encode_documents(texts), bm25,
-                                  titles, extra))
-        self._check_room(points)
+        dense, splade = self.dense.encode(texts), self.splade.encode_documents(texts)
+        self._check_room(len(doc_ids), load_bytes(dense, splade, bm25, texts, titles, extra))
+        points = iter_points(doc_ids, texts, dense, splade, bm25, titles, extra)
         if replace:
             with self._writing(layout):
                 sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
@@ -378,7 +377,7 @@ class QdrantStore(StoreQueries):
                 replace = False
             else:
                 other._check_replaceable()
-        other._check_room(points)
+        other._check_room(len(points), sum(point_bytes(p) for p in points))
         if replace:
             with other._writing(layout):
                 sent = other.upsert(points, batch_size=batch_size)
@@ -390,8 +389,7 @@ class QdrantStore(StoreQueries):
         return sent
 
     def _same_collection(self, other: QdrantStore) -> bool:
-        """Whether ``other`` is this very collection (another store object over it)."""
-        return False
+        return False  # engines that can tell say whether ``other`` is this very collection
 
 
 def _natural(doc_id: str) -> tuple:

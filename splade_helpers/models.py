@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .integrity import check_model_files, sha256_file
+from .integrity import MANIFEST_FILE, check_model_files, sha256_file
 
 DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
 DEFAULT_DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -57,6 +57,9 @@ class ModelSource:
             if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
                 st = f.stat()
                 h.update(f"{f.relative_to(self.path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+        manifest = self.path / MANIFEST_FILE  # a model we trained: its files' SHA-256, so a re-training always shows
+        if manifest.is_file():
+            h.update(sha256_file(manifest).encode())
         return h.hexdigest()[:16]
 
     @cached_property

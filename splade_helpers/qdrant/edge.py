@@ -93,9 +93,11 @@ class EdgeStore(QdrantStore):
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")
         self.folder = self.root / self.collection
-        if self.folder.is_symlink() or (self.folder.exists() and self.folder.resolve().parent != self.root.resolve()):
+        if self.folder.is_symlink():
             raise ValueError(f"collection folder {str(self.folder)!r} is a symbolic link (to {os.readlink(self.folder)!r}); "
                              f"the package never writes through a link. Use another collection name or the real folder.")
+        if self.folder.exists() and self.folder.resolve().parent != self.root.resolve():
+            raise ValueError(f"collection folder {str(self.folder)!r} lies outside {str(self.root)!r}; use another name.")
         self._shard: qe.EdgeShard | None = None
         self._layout_cache: dict | None = None
         self._finalizer = weakref.finalize(self, _release, [None], str(self.root) if self._temporary else None)

@@ -178,8 +178,8 @@ def check_output_file(path: object, name: str, ours: Callable[[Path], bool]) -> 
     if not folder.is_dir():
         raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); choose another "
-                         f"location.")
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); "
+                         f"choose another location.")
     return p
 
 
@@ -196,7 +196,8 @@ def write_file(path: Path, text: str, name: str) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
-        space = f" ({_mb(free_bytes(path.parent))} free there)" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        space = f" ({_mb(free_bytes(path.parent))} free there)" if full else ""
         raise ValueError(f"cannot write {name}={str(path)!r}: {exc.strerror}{space}. Nothing was written; free space, "
                          f"fix the folder's permissions, or choose another location.") from None
     finally:

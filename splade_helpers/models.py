@@ -168,7 +168,7 @@ def _checked(source: ModelSource) -> ModelSource:
 
 
 def check_masked_lm(source: ModelSource) -> None:
-    """Refuse, before any work, a folder that says it is not a masked-language model (e.g. a dense sentence-transformers one).
+    """Refuse, before any work, a folder that says it is not a masked-language model (e.g. a dense one).
 
     SPLADE reads the MLM head's logits; a folder without one would get a random head (evaluation refuses it) or,
     as a training base, train a model nothing can load.

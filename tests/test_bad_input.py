@@ -283,6 +283,10 @@ def test_24_2_a_collection_stays_in_its_folder_and_is_never_wiped_by_a_copy(tmp_
             q.EdgeStore(root, name, splade=splade, dense=dense)
     assert load_main(["--dataset", "mini", "--path", str(tmp_path / "X" / "sub"), "--collection", ".."]) == 2
     assert not (tmp_path / "X").exists()
+    (root / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        q.EdgeStore(root, "linked", splade=splade, dense=dense)
+    (root / "linked").unlink()
     with q.EdgeStore(root, "sibling", splade=splade, dense=dense) as store:
         for if_exists in ("recreate", "reuse", "error"):
             with pytest.raises(ValueError, match="onto itself"):

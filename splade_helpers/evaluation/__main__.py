@@ -32,7 +32,8 @@ def ours(path: Path) -> bool:
         record = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 2**28 else None
     except (OSError, ValueError):
         return False
-    return isinstance(record, dict) and (record.get("made_by") == MADE_BY or {"dataset", "k", "backend", "results"} <= set(record))
+    legacy = {"dataset", "k", "backend", "results"}  # written before the mark existed
+    return isinstance(record, dict) and (record.get("made_by") == MADE_BY or legacy <= set(record))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

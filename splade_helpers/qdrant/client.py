@@ -66,8 +66,8 @@ def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0,
         socket.create_connection((parsed.hostname, port), timeout=timeout).close()
     except OSError as exc:
         raise ConnectionError(
-            f"{name}={url!r} is unreachable: nothing answers at {parsed.hostname}:{port} ({exc.__class__.__name__}: {exc}) within "
-            f"{timeout:g} s. Start the server, or fix {name}"
+            f"{name}={url!r} is unreachable: nothing answers at {parsed.hostname}:{port} ({exc.__class__.__name__}: "
+            f"{exc}) within {timeout:g} s. Start the server, or fix {name}"
             + (", or unset QDRANT_URL to use the embedded engine (Qdrant Edge)." if name == "QDRANT_URL" else ".")
         ) from None
     _greeting(full, api_key, timeout, f"{name}={url!r}", fix)

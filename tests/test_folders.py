@@ -131,3 +131,15 @@ def test_a_damaged_model_folder_is_refused_naming_the_file(tmp_path, damage, mes
     damage(folder)
     with pytest.raises(DamagedFolderError, match=message):
         resolve_model(str(folder), "splade")
+
+
+def test_without_an_atomic_exchange_the_swap_keeps_the_old_content_until_the_new_one_is_in(tmp_path, monkeypatch):
+    monkeypatch.setattr(folders, "_exchange", lambda a, b: False)  # as on a system without renameat2
+    old, new = tmp_path / "target", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / "x").write_text("old")
+    (new / "x").write_text("new")
+    folders.swap(new, old)
+    assert (old / "x").read_text() == "new" and (new / "x").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "target"]

@@ -237,6 +237,12 @@ def _with_a_helper(doc_id):
     return uuid.uuid5(NS, _normalise(doc_id))  # a UUID object, and a helper function of the same file
 
 
+def _numpy_id(doc_id):
+    import hashlib
+
+    return np.uint64(int(hashlib.sha256(doc_id.encode()).hexdigest()[:15], 16))  # once refused: not JSON-serialisable
+
+
 def test_check_point_ids_accepts_any_right_form(capsys):
     """Lambdas (alone or beside others on their line, over several lines), helpers, closures, UUID objects."""
     from hashlib import sha256
@@ -249,7 +255,7 @@ def test_check_point_ids_accepts_any_right_form(capsys):
     def closure(doc_id):
         return str(uuid.uuid5(namespace, doc_id))
 
-    for fn in (one_line, right, _with_a_helper, closure, lambda d: int(sha256(d.encode()).hexdigest()[:15], 16),
+    for fn in (one_line, right, _with_a_helper, _numpy_id, closure, lambda d: int(sha256(d.encode()).hexdigest()[:15], 16),
                lambda d: (
                    uuid5(NS,
                          d)

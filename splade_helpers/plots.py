@@ -38,7 +38,7 @@ def top_terms_figure(origins: Sequence[TermOrigin], k: int = 20, title: str = ""
             hovertemplate="%{y}: %{x:.3f}<br>from input token %{customdata}<extra></extra>",
         )
     fig.update_layout(
-        title=title or f"The {len(top)} heaviest terms", xaxis_title="SPLADE weight (log(1 + logit), unitless)",
+        title=title or f"The {len(top)} heaviest terms", xaxis_title="SPLADE weight (log(1 + ReLU(logit)), unitless)",
         height=max(300, 22 * len(top) + 120), barmode="overlay",
         yaxis={"categoryorder": "array", "categoryarray": [o.term for o in top], "title": "vocabulary term"},
     )

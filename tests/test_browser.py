@@ -400,11 +400,13 @@ def shown_curve(slider) -> list[dict]:
 
 
 def assert_figure_matches(traces: list[dict], lab, state: dict) -> None:
+    """The drawn curve and marker are the lab's numbers at the figure's 3 decimals (``plots._r``)."""
     curve, marker = traces
-    assert curve["x"] == pytest.approx(list(lab.alphas), abs=1e-4)
-    assert curve["y"] == pytest.approx(list(lab.curve(state["fusion"])), abs=1e-4)
-    assert marker["x"] == pytest.approx([state["alpha"]], abs=1e-4)
-    assert marker["y"] == pytest.approx([state["mean_ndcg"]], abs=1e-4)
+    drawn = lambda values: pytest.approx([round(float(v), 3) for v in values], abs=1e-9)  # noqa: E731
+    assert curve["x"] == drawn(lab.alphas)
+    assert curve["y"] == drawn(lab.curve(state["fusion"]))
+    assert marker["x"] == drawn([state["alpha"]])
+    assert marker["y"] == drawn([state["mean_ndcg"]])
 
 
 def poll(read, expected, timeout: float = 30.0):

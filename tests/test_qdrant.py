@@ -456,7 +456,8 @@ def cranfield_stores(cranfield, splade, dense):
 
 
 def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield, cranfield_stores, splade, dense):
-    """All 225 queries; single vectors, RRF (Qdrant's default k, k=60 weighted), DBSF, the article's formula, a filter."""
+    """Single vectors, RRF (Qdrant's default k, k=60 weighted), DBSF, the article's formula, a filter: Qdrant Edge on
+    all 225 queries, qdrant-client's local mode (pure Python, about 100x slower) on every fourth one (57)."""
     edge, local = cranfield_stores["edge"], cranfield_stores["local"]
     vectors = edge.query_vectors(cranfield.query_texts)
     memory = {"bm25": sh.BM25Retriever(), "splade": sh.SpladeRetriever(splade), "dense": sh.DenseRetriever(dense)}
@@ -476,10 +477,11 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
         "formula": (ds, {"fusion": "formula", "alpha": 0.7}),
         "rrf, filtered": ({"dense": None, "bm25": None}, {"fusion": "rrf", "rrf_k": 1, "filter": q.Range("length", 100, 200)}),
     }
+    engines = lambda i: (("edge", edge), ("local", local)) if i % 4 == 0 else (("edge", edge),)  # noqa: E731
     mismatches = []
     for i, qid in enumerate(cranfield.query_ids):
         for using in ("bm25", "splade", "dense"):
-            got = {e: s.search(using, vectors[using][i], limit=100) for e, s in (("edge", edge), ("local", local))}
+            got = {e: s.search(using, vectors[using][i], limit=100) for e, s in engines(i)}
             for e, hits in got.items():
                 if not same_ranking(hits, lists[using][i]):
                     mismatches.append((qid, using, e))
@@ -494,7 +496,7 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
             else:
                 parts = [source[n][i] for n in names]
                 expected = fuse_lists(parts, kwargs["fusion"], limit=10, rrf_k=kwargs.get("rrf_k", 60), weights=kwargs.get("weights"))
-            for e, s in (("edge", edge), ("local", local)):
+            for e, s in engines(i):
                 got = s.hybrid_search(query, limit=10, prefetch_limit=100, **kwargs)
                 if kwargs["fusion"] == "rrf":  # ties in a prefetch list may come in any order
                     ok = rrf_consistent(got, [source[n][i] for n in names], kwargs["rrf_k"], kwargs.get("weights"))

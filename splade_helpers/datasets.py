@@ -179,8 +179,19 @@ def load_cranfield() -> Dataset:
     """Cranfield 1400 through ir_datasets (downloaded on first use, or from ``$CRANFIELD_DIR``).
 
     What is loaded is checked (1,400 documents, 225 queries, 1,837 judgments): a damaged copy is
-    refused with the file to fix, never used.
+    refused with the file to fix, never used. A cache folder that cannot be written (read-only, full)
+    is a ``ValueError`` naming it and ``IR_DATASETS_HOME``.
     """
+    try:
+        return _load_cranfield()
+    except OSError as exc:  # ir_datasets makes folders in its home even when it is imported
+        home = os.environ.get("IR_DATASETS_HOME") or str(Path.home() / ".ir_datasets")
+        raise ValueError(f"Cranfield cannot be read or written in ir_datasets' cache {home!r} "
+                         f"({exc.strerror or exc}: {exc.filename or ''}). Make that folder writable or free space there, or "
+                         f"set IR_DATASETS_HOME to a writable folder.") from None
+
+
+def _load_cranfield() -> Dataset:
     _seed_cranfield_cache()
     import ir_datasets
 
@@ -221,11 +232,13 @@ def load_cranfield() -> Dataset:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines of a UTF-8 file; a byte that is not UTF-8 is a ``ValueError`` with its line."""
+    """Numbered lines of a UTF-8 file (a byte order mark at its start is dropped, as editors add one); a byte that
+    is not UTF-8 is a ``ValueError`` with its line."""
     with path.open("rb") as f:
         for line_no, raw in enumerate(f, 1):
             try:
-                yield line_no, raw.decode("utf-8")
+                text = raw.decode("utf-8")
+                yield line_no, (text[1:] if line_no == 1 and text.startswith("\ufeff") else text)
             except UnicodeDecodeError as exc:
                 raise ValueError(f"{path}:{line_no} is not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
                                  f"save the file as UTF-8.") from None
@@ -247,7 +260,21 @@ def _read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, di
             raise ValueError(f"{path}:{line_no} has no {missing[0]!r}; every line needs {list(required)}.")
         if not isinstance(record.get("text", ""), str) or not isinstance(record.get("title") or "", str):
             raise ValueError(f"{path}:{line_no}: 'text' and 'title' must be strings.")
+        record["_id"] = _record_id(record["_id"], path, line_no)
         yield line_no, record
+
+
+def _record_id(value: object, path: Path, line_no: int) -> str:
+    """A record's ``_id`` as a str: strings and whole numbers are ids; anything else, or padded text, is refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{path}:{line_no}: '_id' is {value!r} ({type(value).__name__}); ids are strings (or whole "
+                         f"numbers), as the qrels file writes them.")
+    if not value.strip() or value != value.strip():
+        raise ValueError(f"{path}:{line_no}: '_id' {value!r} is empty or has spaces at its start or end; the qrels file "
+                         f"cannot name it. Remove the spaces.")
+    return value
 
 
 def _read_qrels(path: Path) -> Iterator[tuple[int, str, str, int]]:
@@ -290,7 +317,7 @@ def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "
                          f"queries.jsonl, qrels/{split}.tsv).")
     doc_ids, doc_texts, doc_titles, where = [], [], [], {}
     for line_no, d in _read_jsonl(needed[0], ("_id", "text")):
-        doc_id = str(d["_id"])
+        doc_id = d["_id"]
         if doc_id in where:
             raise ValueError(
                 f"duplicate document id {doc_id!r} in {needed[0]} (lines {where[doc_id]} and {line_no}); "
@@ -304,13 +331,18 @@ def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "
     if not doc_ids:
         raise ValueError(f"{needed[0]} holds no document.")
     qrels: dict[str, dict[str, int]] = {}
+    judged: dict[tuple[str, str], int] = {}  # (query, document) -> line
     for line_no, qid, did, score in _read_qrels(needed[2]):
         if did not in where:
             raise ValueError(f"{needed[2]}:{line_no} judges document {did!r}, which is not in corpus.jsonl.")
+        if (qid, did) in judged and qrels[qid][did] != score:
+            raise ValueError(f"{needed[2]}:{line_no} judges document {did!r} for query {qid!r} {score}, but line "
+                             f"{judged[qid, did]} judges it {qrels[qid][did]}; keep one judgment per pair.")
+        judged.setdefault((qid, did), line_no)
         qrels.setdefault(qid, {})[did] = score
     query_ids, query_texts, seen = [], [], {}
     for line_no, q in _read_jsonl(needed[1], ("_id", "text")):
-        qid = str(q["_id"])
+        qid = q["_id"]
         if qid in seen:
             raise ValueError(f"duplicate query id {qid!r} in {needed[1]} (lines {seen[qid]} and {line_no}).")
         seen[qid] = line_no

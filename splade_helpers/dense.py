@@ -9,7 +9,7 @@ import numpy as np
 from .cache import MIN_CACHED_BATCH, cached_arrays, digest
 from .course import progress_enabled
 from .models import load_dense
-from .validation import check_bool, check_int, check_texts
+from .validation import blank_texts, check_bool, check_int, check_texts
 
 
 class DenseEncoder:
@@ -20,7 +20,8 @@ class DenseEncoder:
         batch_size: texts per forward pass.
         cache: keep encodings of batches of at least ``MIN_CACHED_BATCH`` texts on disk.
 
-    Empty or whitespace-only texts get the zero vector (cosine 0 with everything), not an
+    Blank texts (nothing the tokenizer keeps: whitespace, zero-width or control characters, see
+    :func:`~splade_helpers.validation.blank_texts`) get the zero vector (cosine 0 with everything), not an
     embedding of nothing.
     """
 
@@ -38,10 +39,11 @@ class DenseEncoder:
         texts = check_texts(texts)
         if cache is not None:
             cache = check_bool(cache, "cache")
+        blank = blank_texts(texts, self.model.tokenizer)
 
         def compute() -> dict[str, np.ndarray]:
             out = np.zeros((len(texts), self.dim), dtype=np.float32)
-            todo = [i for i, t in enumerate(texts) if t.strip()]
+            todo = [i for i, b in enumerate(blank) if not b]
             if todo:
                 emb = self.model.encode(
                     [texts[i] for i in todo],
@@ -61,4 +63,7 @@ class DenseEncoder:
             validate=lambda a: a["embeddings"].shape == (len(texts), self.dim),
             enabled=(self.cache and len(texts) >= MIN_CACHED_BATCH) if cache is None else cache,
         )
+        if any(blank):  # whatever an older cache entry holds, a blank text's vector is zero
+            arrays = {"embeddings": arrays["embeddings"].copy()}
+            arrays["embeddings"][np.asarray(blank)] = 0.0
         return arrays["embeddings"]

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from .sparse import SpladeEncoder
-from .validation import check_choice, check_int, check_text
+from .validation import blank_texts, check_choice, check_int, check_text
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,17 @@ def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list
     """Every non-zero term of ``text``'s vector, heaviest first, with the position that produced it.
 
     SPLADE's weight for term j is ``max_i log1p(relu(logit_ij))``; the ``i`` achieving the max is
-    the input token "responsible" for the term. An empty text gives ``[]``.
+    the input token "responsible" for the term. A blank text (nothing the tokenizer keeps) gives ``[]``.
+    An inference-free encoder's query is its own distinct word pieces with their learned weights (no expansion):
+    each term comes from itself.
     """
     text = check_text(text)
     kind = check_choice(kind, "kind", ("query", "document"))
-    if not text.strip():
+    if hasattr(encoder, "documents"):  # an InferenceFreeEncoder
+        if kind == "document":
+            return term_origins(encoder.documents, text, kind)
+        return _table_origins(encoder, text)
+    if blank_texts([text], encoder.tokenizer)[0]:
         return []
     max_length = encoder.query_max_length if kind == "query" else encoder.doc_max_length
     enc = encoder.tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
@@ -57,6 +63,19 @@ def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list
         )
         for j in order
     ]
+
+
+def _table_origins(encoder, text: str) -> list[TermOrigin]:
+    """An inference-free query: its distinct word pieces with the table's weights, heaviest first."""
+    row = encoder.encode_queries([text])
+    pieces = encoder.tokenizer.convert_ids_to_tokens(
+        encoder.tokenizer(text, add_special_tokens=False, truncation=True, max_length=encoder.query_max_length)["input_ids"])
+    first = {}
+    for i, p in enumerate(pieces):
+        first.setdefault(p, i + 1)  # positions as in a model's input, 0 being [CLS]
+    order = np.lexsort((row.indices, -row.data))
+    return [TermOrigin(encoder.vocab[int(row.indices[j])], float(row.data[j]), True, encoder.vocab[int(row.indices[j])],
+                       first.get(encoder.vocab[int(row.indices[j])], 0)) for j in order]
 
 
 def _row(vector: sp.spmatrix | np.ndarray, vocab_size: int) -> np.ndarray:

@@ -209,11 +209,40 @@ def rrf(
         r = ranks(a)
         keep = r <= depth
         if mask is not None:
-            mask = np.asarray(mask)
-            if mask.shape != a.shape and mask.size != a.size:
-                raise ValueError(f"retrieved[{i}] has shape {mask.shape}, expected {a.shape}.")
-            keep &= mask.astype(bool).reshape(a.shape)
+            keep &= _check_mask(mask, a.shape, f"retrieved[{i}]")
         out += rrf_term(np.where(keep, r, 0), rrf_k, w)
+    return out
+
+
+def _check_mask(mask: object, shape: tuple[int, int], what: str) -> np.ndarray:
+    """A boolean mask of exactly ``shape`` (one row may be given as a flat list); never reshaped to fit."""
+    m = np.asarray(mask)
+    if m.ndim == 1 and shape[0] == 1:
+        m = m[None, :]
+    if m.shape != shape:
+        flipped = " (transposed? rows are queries, columns documents)" if m.shape == shape[::-1] else ""
+        raise ValueError(f"{what} has shape {m.shape}, expected {shape}{flipped}: one True/False per query and document.")
+    if m.dtype != np.bool_ and not np.isin(m, (0, 1)).all():
+        raise ValueError(f"{what} must hold True/False (or 0/1) per document, got other values.")
+    return m.astype(bool)
+
+
+def _check_lists(lists: object) -> list[list[tuple[str, float]]]:
+    """Ranked lists as ``[[(doc_id, score), ...], ...]``: a list of lists of (str, finite number) pairs."""
+    if isinstance(lists, (str, bytes)) or not isinstance(lists, Sequence):
+        raise TypeError(f"lists={lists!r:.60} must be a list of ranked lists, e.g. [[('d1', 2.5), ('d7', 1.0)], [...]].")
+    out = []
+    for i, lst in enumerate(lists):
+        if isinstance(lst, (str, bytes)) or not isinstance(lst, Sequence):
+            raise TypeError(f"lists[{i}]={lst!r:.60} must be a ranked list of (doc_id, score) pairs.")
+        pairs = []
+        for j, item in enumerate(lst):
+            if not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], str):
+                raise TypeError(f"lists[{i}][{j}]={item!r:.60} must be a (doc_id, score) pair with a str doc_id.")
+            pairs.append((item[0], check_number(item[1], f"lists[{i}][{j}] score")))
+        if len({d for d, _ in pairs}) != len(pairs):
+            raise ValueError(f"lists[{i}] names a document twice; a ranked list holds each document once.")
+        out.append(pairs)
     return out
 
 
@@ -231,6 +260,7 @@ def fuse_lists(
     ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5) and
     summed. Ties keep first-seen order.
     """
+    lists = _check_lists(lists)
     fusion = check_choice(fusion, "fusion", ("rrf", "dbsf"))
     limit = check_int(limit, "limit", minimum=1)
     rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
@@ -243,7 +273,7 @@ def fuse_lists(
             continue
         if not lst:
             continue
-        vals = np.array([check_number(s, "score") for _, s in lst], dtype=np.float64)
+        vals = np.array([s for _, s in lst], dtype=np.float64)
         std = vals.std(ddof=1) if len(vals) > 1 else 0.0
         norm = np.full(len(vals), 0.5) if std == 0 else (vals - (vals.mean() - 3 * std)) / (6 * std)
         for (d, _), v in zip(lst, norm):
@@ -313,8 +343,19 @@ def article_hybrid_matrix(
     d, s = _check_matrix(dense, "dense"), _check_matrix(sparse, "sparse")
     if d.shape != s.shape:
         raise ValueError(f"dense {d.shape} and sparse {s.shape} score matrices must have the same shape.")
-    denom = np.asarray(query_sums, float).reshape(-1, 1) + np.asarray(doc_sums, float).reshape(1, -1)
+    sums = []
+    for what, x in (("query_sums", query_sums), ("doc_sums", doc_sums)):
+        try:
+            a = np.asarray(x, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must be a list of numbers (the sum of each vector's SPLADE weights).") from None
+        if not np.isfinite(a).all() or (a < 0).any():
+            bad = a[~np.isfinite(a) | (a < 0)][0]
+            raise ValueError(f"{what} holds {bad}; sums of SPLADE weights are finite and >= 0.")
+        sums.append(a)
+    denom = sums[0].reshape(-1, 1) + sums[1].reshape(1, -1)
     if denom.shape != s.shape:
-        raise ValueError(f"need one sum per query ({s.shape[0]}) and per document ({s.shape[1]}), got {denom.shape}.")
+        raise ValueError(f"query_sums has {sums[0].size} values and doc_sums {sums[1].size}; need one per query "
+                         f"({s.shape[0]}) and one per document ({s.shape[1]}).")
     sparse_part = np.divide(s, denom, out=np.zeros_like(s), where=(s > 0) & (denom > 0))
     return alpha * d + (1 - alpha) * sparse_part

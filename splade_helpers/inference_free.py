@@ -17,8 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .integrity import DamagedFolderError, check_model_files, verify_manifest
+from .models import ModelSource
 from .sparse import KINDS, SpladeEncoder
-from .validation import check_choice, check_text, check_texts
+from .validation import check_bool, check_choice, check_text, check_texts
 
 QUERY_FOLDER = "query_0_SparseStaticEmbedding"
 DOCUMENT_FOLDER = "document_0_MLMTransformer"
@@ -51,14 +53,31 @@ class InferenceFreeEncoder:
         if not (query / "model.safetensors").is_file() or not (document / "config.json").is_file():
             raise ValueError(f"{str(folder)!r} is not an inference-free SPLADE folder: it needs {QUERY_FOLDER}/ "
                              f"and {DOCUMENT_FOLDER}/ (train one with train(..., TrainConfig(inference_free=True))).")
+        if verify_manifest(folder) is None:  # not written by us (or before manifests): its files must still be whole
+            check_model_files(document, str(document))
         self.documents = SpladeEncoder(str(document), **document_kwargs)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(query))
-        self.weight = load_file(str(query / "model.safetensors"))["weight"].float().numpy()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(query))
+            self.weight = load_file(str(query / "model.safetensors"))["weight"].float().numpy()
+        except Exception as exc:  # noqa: BLE001 - safetensors, tokenizers, OSError: say which folder is damaged
+            raise DamagedFolderError(f"the query table in {str(query)!r} cannot be loaded ({type(exc).__name__}: "
+                                     f"{str(exc)[:160]}); the folder is damaged: train or copy the model again.") from None
         if self.weight.shape[0] != self.documents.vocab_size:
             raise ValueError(f"the query table has {self.weight.shape[0]} weights but the document encoder "
                              f"{self.documents.vocab_size} terms; the folder is damaged.")
-        self.source, self.vocab, self.vocab_size = self.documents.source, self.documents.vocab, self.documents.vocab_size
-        self.cache = self.documents.cache
+        # the whole folder (query table and document encoder) is the model a collection records
+        self.source = ModelSource(str(path), folder.resolve())
+        self.vocab, self.vocab_size = self.documents.vocab, self.documents.vocab_size
+        self.query_max_length = self.documents.query_max_length
+
+    @property
+    def cache(self) -> bool:
+        """Whether document encodings use the on-disk cache (queries are a table look-up, never cached)."""
+        return self.documents.cache
+
+    @cache.setter
+    def cache(self, value: bool) -> None:
+        self.documents.cache = check_bool(value, "cache")
 
     def __repr__(self) -> str:
         return f"InferenceFreeEncoder(documents={self.documents!r}, query table of {self.vocab_size:,} weights)"

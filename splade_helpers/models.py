@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .integrity import MANIFEST_FILE, check_model_files, sha256_file
+
 DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
 DEFAULT_DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -32,6 +34,7 @@ BUNDLED_MODELS: dict[str, tuple[str, str]] = {
 }
 _ENV_VARS = {"splade": "SPLADE_MODEL", "dense": "DENSE_MODEL"}
 _DEFAULTS = {"splade": DEFAULT_SPLADE_MODEL, "dense": DEFAULT_DENSE_MODEL}
+_MODEL_SUFFIXES = {".json", ".safetensors", ".bin", ".txt", ".model"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -54,7 +57,22 @@ class ModelSource:
             if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
                 st = f.stat()
                 h.update(f"{f.relative_to(self.path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+        manifest = self.path / MANIFEST_FILE  # a model we trained: its files' SHA-256, so a re-training always shows
+        if manifest.is_file():
+            h.update(sha256_file(manifest).encode())
         return h.hexdigest()[:16]
+
+    @cached_property
+    def content_fingerprint(self) -> str:
+        """A hash of the model files' contents (SHA-256 of each config, weight and vocabulary file).
+
+        Recorded with a Qdrant collection: vectors from another model, or from a model re-trained at the same
+        path, are refused instead of mixed. Each file is hashed once per process.
+        """
+        from .cache import digest
+
+        files = sorted(f for f in self.path.rglob("*") if f.is_file() and f.suffix in _MODEL_SUFFIXES)
+        return digest("model-files", [(f.relative_to(self.path).as_posix(), sha256_file(f)) for f in files], size=16)
 
 
 def bundled_model_path(name: str) -> Path | None:
@@ -112,7 +130,7 @@ def resolve_model(name: str | None = None, family: str = "splade") -> ModelSourc
     )
     bundled = bundled_model_path(name)
     if bundled is not None:
-        return ModelSource(name, bundled)
+        return _checked(ModelSource(name, bundled))
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -120,7 +138,7 @@ def resolve_model(name: str | None = None, family: str = "splade") -> ModelSourc
                 f"Folder {name!r} has no config.json, so it is not a Hugging Face model folder. "
                 f"Point at the folder that contains config.json and the weights. {hint}"
             )
-        return ModelSource(name, path.resolve())
+        return _checked(ModelSource(name, path.resolve()))
     if _looks_like_path(name):
         raise ModelNotFoundError(
             f"Model folder {name!r} does not exist (resolved to {path.resolve()}). "
@@ -130,15 +148,50 @@ def resolve_model(name: str | None = None, family: str = "splade") -> ModelSourc
     from huggingface_hub import snapshot_download
 
     try:
-        return ModelSource(name, Path(snapshot_download(name, local_files_only=True)))
+        local = Path(snapshot_download(name, local_files_only=True))
     except Exception:  # noqa: BLE001 - not in the local HF cache; decide below
-        pass
+        local = None
+    if local is not None:
+        return _checked(ModelSource(name, local))
     if _hub_offline():
         raise ModelNotFoundError(
             f"Model {name!r} is not on this machine and the Hugging Face hub cannot be reached "
             f"(offline). {hint}"
         )
-    return ModelSource(name, Path(snapshot_download(name)))
+    return _checked(ModelSource(name, Path(snapshot_download(name))))
+
+
+def _checked(source: ModelSource) -> ModelSource:
+    """``source`` once its files pass :func:`~splade_helpers.integrity.check_model_files` (a damaged folder is refused)."""
+    check_model_files(source.path, source.name)
+    return source
+
+
+def check_masked_lm(source: ModelSource) -> None:
+    """Refuse, before any work, a folder that says it is not a masked-language model (e.g. a dense one).
+
+    SPLADE reads the MLM head's logits; a folder without one would get a random head (evaluation refuses it) or,
+    as a training base, train a model nothing can load.
+    """
+    import json
+
+    try:
+        config = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    architectures = config.get("architectures") or []
+    modules = source.path / "modules.json"
+    text = modules.read_text(encoding="utf-8") if modules.is_file() else ""
+    if "MLMTransformer" in text or "SpladePooling" in text or any(a.endswith("ForMaskedLM") for a in architectures):
+        return
+    if not text and not architectures:
+        return  # nothing says what it is: loading it will tell (a missing MLM head is refused there)
+    what = f"a {architectures[0]}" + (" (sentence-transformers) model" if text else " model") if architectures else \
+        "a sentence-transformers model without an MLM module"
+    raise ValueError(
+        f"{source.name!r} is {what}, not a masked-language model: SPLADE needs a *ForMaskedLM checkpoint such as "
+        f"{DEFAULT_SPLADE_MODEL!r} or 'naver/splade-cocondenser-ensembledistil' (its MLM head gives the vocabulary "
+        f"weights).{f' It is a dense model: use it with DenseEncoder({source.name!r}).' if text else ''}")
 
 
 def _quiet_transformers() -> None:
@@ -163,7 +216,13 @@ def load_splade(name: str | None = None):
     _quiet_transformers()
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    model, info = AutoModelForMaskedLM.from_pretrained(source.path, output_loading_info=True)
+    try:
+        model, info = AutoModelForMaskedLM.from_pretrained(source.path, output_loading_info=True)
+        tokenizer = AutoTokenizer.from_pretrained(source.path)
+    except Exception as exc:  # noqa: BLE001 - safetensors, OSError, ValueError from any library: say what it means
+        raise ValueError(f"{source.name!r}: the model in {str(source.path)!r} cannot be loaded ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Its files are damaged or not a "
+                         f"Hugging Face masked-language model; copy or download it again.") from None
     # a tied decoder weight is legitimately absent from the file; anything else means random init
     missing = sorted(k for k in info["missing_keys"] if not k.endswith("decoder.weight"))
     if missing:
@@ -173,7 +232,6 @@ def load_splade(name: str | None = None):
             f"initialised at random. SPLADE needs a *ForMaskedLM checkpoint such as "
             f"{DEFAULT_SPLADE_MODEL!r} or 'naver/splade-cocondenser-ensembledistil'."
         )
-    tokenizer = AutoTokenizer.from_pretrained(source.path)
     vocab = model.get_output_embeddings().weight.shape[0]
     if vocab != len(tokenizer):
         raise ValueError(
@@ -220,7 +278,12 @@ def load_dense(name: str | None = None):
     _quiet_transformers()
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(source.path), device="cpu")
+    try:
+        model = SentenceTransformer(str(source.path), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - as in load_splade
+        raise ValueError(f"{source.name!r}: the model in {str(source.path)!r} cannot be loaded ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Its files are damaged; copy or "
+                         f"download it again.") from None
     dim = model.get_embedding_dimension()
     if not dim or dim <= 0:
         raise ValueError(f"{source.name!r} does not report an embedding dimension: not a dense model.")

@@ -12,7 +12,9 @@ block by block.
 
 Behaviour on edge cases (tested):
 
-* empty or whitespace-only text -> an empty vector (no model call); it matches nothing;
+* blank text -> an empty vector (no model call); it matches nothing. Blank means that the tokenizer keeps
+  nothing of it (:func:`~splade_helpers.validation.blank_texts`): whitespace, and also zero-width spaces, byte
+  order marks, word joiners, soft hyphens or control characters, which ``str.strip()`` does not remove;
 * a non-string -> ``TypeError`` naming the position and the type;
 * a text longer than ``max_length`` tokens -> truncated to ``max_length`` (the model's limit is
   512); :meth:`SpladeEncoder.vector` reports ``truncated=True``.
@@ -31,7 +33,7 @@ from .cache import MIN_CACHED_BATCH, cached_arrays, digest
 from .course import progress_enabled
 from .kernels.mlm_head import head_input, max_pooled_logits
 from .models import load_splade
-from .validation import check_bool, check_choice, check_int, check_optional_int, check_text, check_texts
+from .validation import blank_texts, check_bool, check_choice, check_int, check_optional_int, check_text, check_texts
 
 ENCODING_VERSION = "splade-max-v2"  # bump when the encoding changes, to invalidate caches
 KINDS = ("query", "document")
@@ -114,7 +116,7 @@ class SpladeEncoder:
         row = self.encode([text], kind=kind, cache=False, progress=False)
         indices = row.indices.tolist()
         values = row.data.tolist()
-        num_tokens = len(self.tokenizer(text, truncation=False)["input_ids"]) if text.strip() else 0
+        num_tokens = 0 if blank_texts([text], self.tokenizer)[0] else len(self.tokenizer(text, truncation=False)["input_ids"])
         return {
             "indices": indices,
             "values": values,
@@ -189,14 +191,21 @@ class SpladeEncoder:
         # everything that changes the numbers is in the key: the batch size changes them in the 6th decimal
         settings = (*settings, "batch", batch_size)
         key = digest(ENCODING_VERSION, self.source.fingerprint, *settings, texts=texts)
+        blank = blank_texts(texts, self.tokenizer)
         arrays = cached_arrays(
             "splade",
             key,
-            lambda: _csr_to_arrays(self._encode(texts, max_length, window, stride, batch_size, progress)),
+            lambda: _csr_to_arrays(self._encode(texts, max_length, window, stride, batch_size, progress, blank)),
             validate=lambda a: tuple(a["shape"]) == (len(texts), self.vocab_size),
             enabled=(self.cache and len(texts) >= MIN_CACHED_BATCH) if cache is None else cache,
         )
-        return _arrays_to_csr(arrays)
+        matrix = _arrays_to_csr(arrays)
+        sizes = np.diff(matrix.indptr)
+        if any(blank) and sizes[np.asarray(blank)].any():  # an older cache entry: a blank text's vector is empty
+            keep = np.repeat(np.logical_not(blank), sizes)
+            indptr = np.concatenate([[0], np.cumsum(np.where(blank, 0, sizes))])
+            matrix = sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
+        return matrix
 
     def _token_ids(self, texts: list[str], max_length: int, window: int | None, stride: int | None) -> list[list[list[int]]]:
         """Per text, the id sequences to encode: one (truncated) sequence, or its windows."""
@@ -229,9 +238,10 @@ class SpladeEncoder:
 
     @torch.inference_mode()
     def _encode(
-        self, texts: list[str], max_length: int, window: int | None, stride: int | None, batch_size: int, progress: bool | None
+        self, texts: list[str], max_length: int, window: int | None, stride: int | None, batch_size: int, progress: bool | None,
+        blank: list[bool],
     ) -> sp.csr_matrix:
-        todo = [i for i, t in enumerate(texts) if t.strip()]
+        todo = [i for i, b in enumerate(blank) if not b]
         sequences = self._token_ids([texts[i] for i in todo], max_length, window, stride) if todo else []
         owner = [i for i, seqs in zip(todo, sequences) for _ in seqs]
         flat = [ids for seqs in sequences for ids in seqs]

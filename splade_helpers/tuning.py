@@ -27,20 +27,27 @@ from .fusion import (
     rrf_term,
     top_k,
 )
-from .validation import check_choice, check_int, check_number
+from .validation import check_choice, check_int, check_number, check_unique_ids
 
 
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
-    """A fixed, seeded split of queries into (tune, test), each in the original order."""
+    """A fixed, seeded split of queries into (tune, test), each in the original order; neither may be empty.
+
+    ``query_ids`` must be distinct strings (a bare string, or an id listed twice, is refused).
+    """
     tune_fraction = check_number(tune_fraction, "tune_fraction", above=0.0, maximum=1.0)
     if tune_fraction >= 1.0:
         raise ValueError(f"tune_fraction={tune_fraction!r} must be strictly between 0 and 1.")
-    seed = check_int(seed, "seed")
-    ids = list(query_ids)
+    seed = check_int(seed, "seed", minimum=0, hint="numpy's generators take seeds >= 0.")
+    ids = check_unique_ids(query_ids, "query_ids")
     if len(ids) < 2:
-        raise ValueError(f"need at least 2 queries to split into tuning and test halves, got {len(ids)}.")
+        raise ValueError(f"query_ids holds {len(ids)} queries; at least 2 are needed to split them into tuning and test halves.")
     perm = np.random.default_rng(seed).permutation(len(ids))
     n_tune = int(round(len(ids) * tune_fraction))
+    if not 0 < n_tune < len(ids):
+        raise ValueError(f"tune_fraction={tune_fraction!r} of {len(ids)} queries leaves the "
+                         f"{'tuning' if n_tune == 0 else 'test'} half empty; use a fraction between "
+                         f"{1 / len(ids):.3g} and {1 - 1 / len(ids):.3g}.")
     tune = set(perm[:n_tune].tolist())
     return [q for i, q in enumerate(ids) if i in tune], [q for i, q in enumerate(ids) if i not in tune]
 
@@ -170,10 +177,22 @@ def evaluate_candidates(
 
 
 def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0) -> dict[str, float]:
-    """Mean of ``a - b`` over queries, its 95 % paired-bootstrap interval, and the paired t-test p-value."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    """Mean of ``a - b`` over queries, its 95 % paired-bootstrap interval, and the paired t-test p-value.
+
+    Scores must be finite (a NaN would make every statistic NaN, or the p-value a silent 1.0).
+    """
+    n_boot = check_int(n_boot, "n_boot", minimum=1, maximum=10**6, hint="It is how many bootstrap resamples to draw.")
+    seed = check_int(seed, "seed", minimum=0, hint="numpy's generators take seeds >= 0.")
+    try:
+        a, b = np.asarray(a, float), np.asarray(b, float)
+    except (TypeError, ValueError):
+        raise TypeError("a and b must be lists of per-query scores (numbers), one per query.") from None
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError(f"need two equal-length per-query score lists (got {a.shape} and {b.shape}).")
+    for name, x in (("a", a), ("b", b)):
+        if not np.isfinite(x).all():
+            i = int(np.flatnonzero(~np.isfinite(x))[0])
+            raise ValueError(f"{name}[{i}] is {x[i]}; per-query scores must be finite (drop or fix that query).")
     diff = a - b
     idx = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
     boot = diff[idx].mean(axis=1)

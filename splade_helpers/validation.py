@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
+import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -183,21 +182,6 @@ def check_same_length(name_a: str, a: Sequence, name_b: str, b: Sequence) -> Non
         raise ValueError(f"{len(a)} {name_a} but {len(b)} {name_b}; pass one of each per item.")
 
 
-def check_writable_file(path: object, name: str = "path") -> Path:
-    """A file path we can write now (its folder exists and is writable), checked before long work."""
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-        raise TypeError(f"{name}={_shown(path)} must be a file path (str).")
-    p = Path(path).expanduser()
-    if p.is_dir():
-        raise ValueError(f"{name}={str(p)!r} is a folder; give a file name inside it, e.g. {str(p / 'results.json')!r}.")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
-    if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (permission denied); choose another location.")
-    return p
-
-
 def check_indices(values: object, name: str, size: int) -> np.ndarray:
     """A non-empty 1-D array of distinct integer positions in ``[0, size)`` (e.g. query rows), in the given order."""
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
@@ -245,3 +229,50 @@ def check_sparse_vector(indices: object, values: object, size: int, name: str = 
                          f"(sum its weights first).")
     keep = val > 0
     return ids[keep], val[keep]
+
+
+def check_path_component(value: object, name: str, what: str = "a name") -> str:
+    """``value`` as one path component (a collection or folder name): never ``.``, ``..``, a path or empty.
+
+    Refused: non-strings, the empty string, surrounding spaces, ``"."`` and ``".."``, ``/`` or ``\\`` (a path,
+    not a name), NUL and other control characters, and names over 255 bytes (the file-system limit).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={_shown(value)} must be {what} (a str), got {type(value).__name__}.")
+    problem = ""
+    if not value.strip():
+        problem = "is empty"
+    elif value != value.strip():
+        problem = "has spaces at its start or end"
+    elif value in (".", ".."):
+        problem = f"is {value!r}, which names a folder itself, not a new entry in it"
+    elif "/" in value or "\\" in value:
+        problem = "contains a slash: it is a path, not one name"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        problem = "contains a control character (such as NUL)"
+    elif len(value.encode("utf-8", "surrogatepass")) > 255:
+        problem = "is longer than 255 bytes"
+    if problem:
+        raise ValueError(f"{name}={_shown(value)} {problem}; use {what} made of letters, digits, '-', '_' or '.', "
+                         f"e.g. 'course'.")
+    return value
+
+
+_ALWAYS_A_TOKEN = re.compile(r"[A-Za-z0-9]")  # every subword tokenizer keeps ASCII letters and digits
+
+
+def blank_texts(texts: Sequence[str], tokenizer) -> list[bool]:
+    """Which texts are blank: those of which ``tokenizer`` keeps no token. The course's one definition of blank.
+
+    Whitespace is blank, and so is text made only of what tokenizers drop: zero-width space (U+200B), byte order
+    mark (U+FEFF), word joiner (U+2060), soft hyphen (U+00AD), NUL and other control characters. A blank text
+    encodes to the empty (SPLADE) or zero (dense) vector and matches nothing, instead of a bare [CLS] [SEP]
+    vector that would score against every query.
+    """
+    out = [not t.strip() for t in texts]
+    todo = [i for i, t in enumerate(texts) if not out[i] and not _ALWAYS_A_TOKEN.search(t)]
+    if todo:
+        ids = tokenizer([texts[i] for i in todo], add_special_tokens=False, truncation=True, max_length=8)["input_ids"]
+        for i, kept in zip(todo, ids):
+            out[i] = len(kept) == 0
+    return out

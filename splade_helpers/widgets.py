@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from .expansion import term_origins
 from .fusion import FUSIONS, RECOMMENDED_HYBRID, SPARSE_SIDES
 from .sparse import SpladeEncoder
-from .validation import check_int
+from .validation import blank_texts, check_int
 
 DEFAULT_ALPHA = RECOMMENDED_HYBRID["weights"]["dense"]
 
@@ -28,6 +28,9 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
         return f"Please type text (got {type(text).__name__})."
     if not text.strip():
         return "Type some text to see its SPLADE expansion."
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text) and blank_texts([text], encoder.tokenizer)[0]:
+        return ("The text holds no character the model reads (only invisible or control characters such as "
+                "zero-width spaces): its vector is empty and it matches nothing.")
     bad = [c for c in text if 0xD800 <= ord(c) <= 0xDFFF]
     if bad:
         notes_bad = f"{len(bad)} character(s) are not valid Unicode (lone surrogates) and were replaced by '\ufffd'."
@@ -39,7 +42,7 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
         notes.append(f"Only the first {MAX_CHARS:,} of {len(text):,} characters were read.")
         text = text[:MAX_CHARS]
     pieces = encoder.tokenizer.tokenize(text)
-    limit = encoder.query_max_length - 2
+    limit = encoder.query_max_length - (0 if hasattr(encoder, "documents") else 2)
     if len(pieces) > limit:
         notes.append(f"The text has {len(pieces):,} word pieces; the model reads the first {limit} (truncation).")
     unknown = sum(p == encoder.tokenizer.unk_token for p in pieces)
@@ -48,6 +51,8 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
             f"{unknown} of {len(pieces)} word pieces are unknown to this English vocabulary ([UNK]), "
             f"e.g. emoji, other scripts or very long 'words'; they carry no meaning for the model."
         )
+    if hasattr(encoder, "documents"):  # an InferenceFreeEncoder
+        notes.append("An inference-free model: a query is its own word pieces with learned weights, never expanded.")
     origins = term_origins(encoder, text)
     if not origins:
         return "\n".join(notes + ["The vector is empty: no term got a positive weight."])

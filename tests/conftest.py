@@ -1,20 +1,8 @@
-"""Shared fixtures. Offline and quiet before anything imports Hugging Face code."""
+"""Shared fixtures (the environment is set by the project's root conftest.py, for notebooks too)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-
-# splade_helpers.course.TEST_ENV, read from its file: importing the package would import tqdm before TQDM_DISABLE is set
-_course_py = Path(__file__).resolve().parents[1] / "splade_helpers" / "course.py"
-_spec = importlib.util.spec_from_file_location("_course_settings", _course_py)
-_course = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_course)
-for _name, _value in _course.TEST_ENV.items():
-    os.environ.setdefault(_name, _value)
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import splade_helpers as sh
 from splade_helpers import qdrant as q
+from splade_helpers import training as T_
 from splade_helpers.evaluation.__main__ import main as evaluate_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,6 +200,449 @@ def test_a_lone_surrogate_is_refused_with_its_position(splade, dense):
     assert "not valid Unicode" in expansion_report(splade, text)  # the widget never raises for what is typed
 
 
+# --- issue 24: the training, storage and model-folder surfaces under attack ---------------------------------
+# One regression test per numbered item; T = the reproducers' "--dataset mini --batch-size 8 --max-length 64".
+
+T = ["--dataset", "mini", "--batch-size", "8", "--max-length", "64"]
+
+
+def _beir_titles(folder: Path, n: int, title: str | None = None, query: str = "lift") -> Path:
+    """A BEIR folder of ``n`` documents titled ``title`` (default: distinct titles), one query per document."""
+    import json
+
+    (folder / "qrels").mkdir(parents=True)
+    docs = [{"_id": f"d{i}", "title": title or f"wing section {i}", "text": f"pressure on wing section {i} at mach {i}"}
+            for i in range(n)]
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": f"q{i}", "text": query}) + "\n" for i in range(n)))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(n)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(mini, tmp_path_factory):
+    """A model of ours (two optimiser steps on mini's titles), in a folder with its manifest."""
+    return T_.train(T_.title_pairs(mini), T_.TrainConfig(batch_size=8, max_length=64, max_steps=2),
+                    out=tmp_path_factory.mktemp("trained") / "m")
+
+
+def _user_files(folder: Path) -> dict[Path, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results").mkdir(exist_ok=True)
+    files = {folder / "notes.txt": "my notes", folder / "results" / "table.csv": "a,b\n1,2\n"}
+    for f, text in files.items():
+        f.write_text(text)
+    return files
+
+
+def test_24_1_a_user_file_survives_every_command(tmp_path, monkeypatch, trained, mini, splade, dense, capsys):
+    """No command deletes or overwrites a file it did not write, and refuses before any work."""
+    from splade_helpers.qdrant.__main__ import main as load_main
+    from splade_helpers.training.__main__ import main as train_main
+
+    monkeypatch.chdir(tmp_path)
+    m = tmp_path / "m"
+    shutil.copytree(trained.path, m)  # a model of ours, then the user's files in it
+    files = _user_files(m)
+    files.update(_user_files(tmp_path))  # in the working directory (--out .)
+    (tmp_path / "link").symlink_to(m)
+    files[tmp_path / "mine.json"] = '{"my": "results"}'
+    (tmp_path / "mine.json").write_text(files[tmp_path / "mine.json"])
+    edge = tmp_path / "qdrant-data"
+    with q.EdgeStore(edge, "course", splade=splade, dense=dense) as store:
+        store.index(mini.doc_ids[:10], mini.doc_texts[:10])
+    files.update(_user_files(edge))  # in the store's root
+    files[edge / "course" / "notes.txt"] = "mine"  # inside a collection folder
+    (edge / "course" / "notes.txt").write_text("mine")
+    monkeypatch.setattr(T_.trainer, "_fit", lambda *a, **k: pytest.fail("refused too late: training started"))
+    for out in ("m", "link", ".", ".."):
+        assert train_main([*T, "--lambda-d", "0.1", "--out", out]) == 2
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", "mine.json"]) == 2
+    assert load_main(["--dataset", "mini", "--path", str(edge), "--if-exists", "recreate"]) == 2
+    with pytest.raises(ValueError, match="did not write"):
+        T_.train(T_.title_pairs(mini), T_.TrainConfig(lambda_d=0.1), out=m)
+    with q.EdgeStore(edge, "course", splade=splade, dense=dense) as store:
+        with pytest.raises(ValueError, match=r"holds files the package did not write \('notes.txt'\)"):
+            store.index(mini.doc_ids, mini.doc_texts, if_exists="recreate")
+        assert store.count() == 10  # the old collection, untouched
+    err = capsys.readouterr().err
+    assert "did not write ('notes.txt', 'results')" in err and "symbolic link" in err and "working directory" in err
+    assert "mine.json' exists and was not written by the package" in err
+    for f, text in files.items():
+        assert f.read_text() == text, f"{f} was changed"
+
+
+def test_24_2_a_collection_stays_in_its_folder_and_is_never_wiped_by_a_copy(tmp_path, mini, splade, dense):
+    from splade_helpers.qdrant.__main__ import main as load_main
+
+    root = tmp_path / "root"
+    with q.EdgeStore(root, "sibling", splade=splade, dense=dense) as sibling:
+        sibling.index(mini.doc_ids[:5], mini.doc_texts[:5])
+    for name in (".", "..", "a/b", "", "/abs", "x\x00y", " c", 7):
+        with pytest.raises((ValueError, TypeError), match="collection"):
+            q.EdgeStore(root, name, splade=splade, dense=dense)
+    assert load_main(["--dataset", "mini", "--path", str(tmp_path / "X" / "sub"), "--collection", ".."]) == 2
+    assert not (tmp_path / "X").exists()
+    (root / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        q.EdgeStore(root, "linked", splade=splade, dense=dense)
+    (root / "linked").unlink()
+    with q.EdgeStore(root, "sibling", splade=splade, dense=dense) as store:
+        for if_exists in ("recreate", "reuse", "error"):
+            with pytest.raises(ValueError, match="onto itself"):
+                store.copy_to(store, if_exists=if_exists)
+    with q.EdgeStore(root, "sibling", splade=splade, dense=dense) as store, q.EdgeStore(root, "other", splade=splade,
+                                                                                      dense=dense) as other:
+        assert store.count() == 5
+        other.index(mini.doc_ids[20:25], mini.doc_texts[20:25])
+        with pytest.raises(ValueError, match="holds 5 documents that are not in 'sibling'"):
+            store.copy_to(other, if_exists="reuse")
+        assert sorted(other.doc_ids) == sorted(mini.doc_ids[20:25])
+        assert store.copy_to(other, if_exists="recreate") == 5 and sorted(other.doc_ids) == sorted(mini.doc_ids[:5])
+    assert sorted(p.name for p in root.iterdir()) == ["other", "sibling"]
+
+
+def test_24_3_no_choice_of_texts_makes_two_cache_keys_collide(splade, dense, tmp_cache, mini):
+    from splade_helpers.retrievers import documents_digest
+    from splade_helpers.training import Pairs, TrainConfig, model_key
+
+    first, second = ["wing flutter\x00supersonic", "heat"], ["wing flutter", "supersonic\x00heat"]
+    for encode in (lambda t: splade.encode_documents(t, cache=True).toarray(), lambda t: dense.encode(t, cache=True)):
+        encode(first)
+        again = encode(second)
+        fresh = encode(second + ["x"])[:2]  # another key: computed afresh
+        assert np.abs(again - fresh).max() < 1e-4 and np.abs(again - encode(first)).max() > 1e-2
+    assert documents_digest(["a\x00b", "c"], ["t", "u"]) != documents_digest(["a", "b\x00c"], ["t", "u"])
+    assert documents_digest(["a", "b"], ["x\x00b", "y"]) != documents_digest(["a", "b"], ["x", "b\x00y"])
+    one, two = Pairs("p", ["a\x00b", "c"], ["d", "e"]), Pairs("p", ["a", "b\x00c"], ["d", "e"])
+    assert one.digest() != two.digest() and model_key("base", one, TrainConfig()) != model_key("base", two, TrainConfig())
+
+
+INVISIBLE = ["\u200b", "\ufeff", "\x00", "\u2060", "\u00ad", "\u200b\u2060\ufeff", " \u200b\t"]
+
+
+@pytest.mark.parametrize("text", INVISIBLE, ids=[repr(t) for t in INVISIBLE])
+def test_24_4_invisible_text_is_blank_and_matches_nothing(text, splade, dense, mini):
+    from splade_helpers.validation import blank_texts
+
+    assert blank_texts([text], splade.tokenizer) == [True] and blank_texts([text], dense.model.tokenizer) == [True]
+    assert splade.encode_documents([text, "wing"], cache=False)[0].nnz == 0 and splade.vector(text)["indices"] == []
+    assert not dense.encode([text, "wing"], cache=False)[0].any()
+    ids, docs = ["blank", *mini.doc_ids], [text, *mini.doc_texts]
+    for name, r in sh.build_retrievers(["bm25", "splade", "dense"], {"bm25": sh.BM25Retriever,
+                                       "splade": lambda: sh.SpladeRetriever(splade),
+                                       "dense": lambda: sh.DenseRetriever(dense)}).items():
+        r.index(ids, docs)
+        scores = r.scores(mini.query_texts[:5])
+        assert (scores[:, 0] == 0).all(), f"{name}: the invisible document scores {scores[:, 0]}"
+        assert not np.abs(r.scores([text])).any(), f"{name}: the invisible query matches something"
+
+
+def test_24_5_training_that_would_do_nothing_or_diverge_is_refused(tmp_path, monkeypatch, mini):
+    from splade_helpers.training.__main__ import main as train_main
+
+    untitled = _beir_titles(tmp_path / "untitled", 20, title="Untitled")
+    empty = _beir_titles(tmp_path / "empty", 20, query="")
+    small = _beir_titles(tmp_path / "small", 13)
+    calls = []
+    monkeypatch.setattr(T_.trainer, "_fit", lambda *a, **k: calls.append(a) or pytest.fail("trained"))
+    cases = [([ "--dataset", str(untitled), "--batch-size", "8"], "1 distinct anchor(s) ('Untitled' 20 times)"),
+             (["--dataset", str(empty), "--pairs", "qrels", "--batch-size", "2"], "have any text"),
+             (["--dataset", str(small)], "13 training pairs make no full batch of 32"),
+             (["--dataset", "mini", "--batch-size", "100000"], "52 training pairs make no full batch of 100000"),
+             (["--dataset", "mini", "--seed", "-1"], "seed=-1 must be an int between 0"),
+             (["--dataset", "mini", "--negatives", "2"], "--negatives 2 needs --teacher")]
+    for i, (args, message) in enumerate(cases):
+        assert train_main([*args, "--out", str(tmp_path / f"out{i}")]) == 2
+    monkeypatch.undo()
+    assert not calls and not any((tmp_path / f"out{i}").exists() for i in range(len(cases)))
+    with pytest.raises(ValueError, match=r"training stopped at step \d+: the loss is (nan|inf).*Nothing was saved"):
+        T_.train(T_.title_pairs(mini), T_.TrainConfig(batch_size=8, max_length=64, lambda_d=1e38), out=tmp_path / "nan")
+    assert not (tmp_path / "nan").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["empty", "small", "untitled"]
+
+
+def test_24_5_the_train_command_prints_the_numbers(tmp_path, capsys):
+    from splade_helpers.training.__main__ import main as train_main
+
+    assert train_main(["--dataset", str(_beir_titles(tmp_path / "u", 20, title="Untitled")), "--batch-size", "8",
+                       "--out", str(tmp_path / "o")]) == 2
+    assert "the 20 pairs have 1 distinct anchor(s) ('Untitled' 20 times): a batch of 8 needs 8" in capsys.readouterr().err
+
+
+def test_24_6_a_damaged_model_folder_is_refused_everywhere(tmp_path, monkeypatch, trained, mini, capsys):
+    from splade_helpers.training import __main__ as train_command
+
+    m = tmp_path / "m"
+    shutil.copytree(trained.path, m)
+    os.truncate(m / "model.safetensors", 1_000_000)
+    with pytest.raises(ValueError, match=r"model.safetensors' has 1,000,000 bytes where the manifest"):
+        sh.SpladeEncoder(str(m))
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(m)]) == 2
+    assert "model.safetensors' has 1,000,000 bytes" in capsys.readouterr().err
+    with pytest.warns(RuntimeWarning, match="has 1,000,000 bytes.*Training it again"):  # the training cache: retrained
+        again = T_.train(T_.title_pairs(mini), trained.config, out=m)
+    assert sh.SpladeEncoder(str(again.path)).vocab_size == 30522
+    dense_folder = str(sh.resolve_model(None, "dense").path)
+    monkeypatch.setattr(train_command, "teacher_scores", lambda *a, **k: pytest.fail("the teacher scored first"))
+    for base, message in ((dense_folder, "is a BertModel (sentence-transformers) model, not a masked-language model"),
+                          ("rasyosef/splade-tinyy", "is not on this machine")):
+        assert train_command.main([*T, "--teacher", "dense", "--base-model", base, "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not a masked-language model"):
+        T_.train(T_.title_pairs(mini), trained.config, base_model=dense_folder, out=tmp_path / "o")
+
+
+def test_24_6_folders_the_package_did_not_write_get_clear_errors(tmp_path, capsys):
+    base = sh.resolve_model(None, "splade").path
+    damage = {"empty": lambda f: (f / "model.safetensors").write_bytes(b""),
+              "config-only": lambda f: [p.unlink() for p in f.iterdir() if p.name != "config.json"],
+              "bad-config": lambda f: (f / "config.json").write_text("{oops"),
+              "no-tokenizer": lambda f: [(f / t).unlink() for t in ("tokenizer.json", "vocab.txt") if (f / t).exists()]}
+    for name, hurt in damage.items():
+        shutil.copytree(base, tmp_path / name)
+        hurt(tmp_path / name)
+        assert evaluate_main(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    for fragment in ("model.safetensors' is empty", "has config.json but no weights", "config.json' cannot be read",
+                     "has no tokenizer"):
+        assert fragment in err
+    assert "Traceback" not in err and "SafetensorError" not in err
+
+
+FULL_DISK = """
+import sys
+import splade_helpers as sh
+from splade_helpers import qdrant as q
+m = sh.load_dataset("mini")
+try:
+    store = q.EdgeStore(sys.argv[1], "c", wal=sys.argv[2] == "1")
+    store.index(m.doc_ids, m.doc_texts)
+    print("loaded", store.count())
+except ValueError as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="mounting a small tmpfs needs root")
+def test_24_7_a_full_disk_is_refused_before_the_engine_writes(tmp_path):
+    """A real 20 MiB file system: the engine would crash the process ("Bus error"); the store refuses first."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("tmpfs cannot be mounted here")
+    try:
+        run = lambda *a: subprocess.run([sys.executable, "-c", FULL_DISK, *a], capture_output=True, text=True,  # noqa: E731
+                                        timeout=600)
+        out = run(str(disk / "with-log"), "1")  # the write-ahead log's segments do not fit in 20 MiB
+        assert out.returncode == 0 and "refused: not enough free space for loading 52 points into Qdrant Edge in" in out.stdout
+        assert "MiB free, about 68." in out.stdout, out.stdout + out.stderr[-2000:]
+        out = run(str(disk / "no-log"), "0")
+        assert out.returncode == 0 and "loaded 52" in out.stdout, out.stderr[-2000:]
+        free = shutil.disk_usage(disk).free
+        (disk / "filler").write_bytes(b"\x00" * (free - 1_000_000))  # leave about 1 MB
+        for folder in ("no-log", "new"):  # re-opening, and creating, on the nearly full disk
+            out = run(str(disk / folder), "0")
+            assert out.returncode == 0 and "refused: not enough free space for" in out.stdout, out.stderr[-2000:]
+        assert "Bus error" not in out.stderr
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_24_7_the_room_estimate_refuses_what_the_free_space_cannot_hold(tmp_path, monkeypatch, mini, splade, dense):
+    """The same refusal wherever tmpfs cannot be mounted: the free-space probe reports a nearly full disk."""
+    from splade_helpers import folders
+
+    with q.EdgeStore(tmp_path, "c", splade=splade, dense=dense, wal=False) as store:
+        store.index(mini.doc_ids, mini.doc_texts)
+        monkeypatch.setattr(folders, "free_bytes", lambda path: 3 * 2**20)
+        with pytest.raises(ValueError, match=r"not enough free space for loading 52 points .* 3.0 MiB free, about 4.\d MiB"):
+            store.index(mini.doc_ids, mini.doc_texts, if_exists="recreate")
+        assert store.count() == 52  # refused before any write
+        with pytest.raises(ValueError, match="not enough free space for optimizing"):
+            store.optimize()
+    with pytest.raises(ValueError, match="not enough free space for opening the Qdrant Edge collection 'c'"):
+        q.EdgeStore(tmp_path, "c", splade=splade, dense=dense)
+
+
+def test_24_8_vectors_of_another_model_are_refused_on_reuse_and_search(tmp_path, trained, mini, splade, dense):
+    from safetensors.torch import load_file, save_file
+
+    from splade_helpers.integrity import write_manifest
+
+    model = tmp_path / "model"
+    shutil.copytree(trained.path, model)
+    with q.EdgeStore(tmp_path / "s", "c", splade=sh.SpladeEncoder(str(model)), dense=dense) as store:
+        store.index(mini.doc_ids, mini.doc_texts)
+    with q.EdgeStore(tmp_path / "s", "c", splade=splade, dense=dense) as store:  # another model, searched as it is
+        with pytest.raises(ValueError, match="was built with other models than this store's encoders"):
+            store.search("splade", store.query_vectors(["wing"], kinds=("splade",))["splade"][0])
+        assert store.search("bm25", store.query_vectors(["battery"], kinds=("bm25",))["bm25"][0])  # BM25 is the same
+    weights = load_file(model / "model.safetensors")  # "re-trained" at the same path: same names, other numbers
+    save_file({k: v + 1e-3 if v.is_floating_point() else v for k, v in weights.items()}, model / "model.safetensors",
+              metadata={"format": "pt"})
+    write_manifest(model)
+    retrained = sh.SpladeEncoder(str(model))
+    with q.EdgeStore(tmp_path / "s", "c", splade=retrained, dense=dense) as store:
+        with pytest.raises(ValueError, match=r"cannot be reused with these encoders: splade_files is"):
+            store.index(mini.doc_ids, mini.doc_texts, if_exists="reuse")
+        with pytest.raises(ValueError, match="was built with other models"):
+            store.query_vectors(["wing"], kinds=("splade",))
+
+
+def _answers_never():
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_24_9_qdrant_url_at_something_else_gets_one_clear_error(monkeypatch):
+    import http.server
+    import threading
+
+    silent, silent_url = _answers_never()
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        for url, message in ((silent_url, "accepted a connection but sent no answer within 1 s"),
+                             (f"127.0.0.1:{web.server_address[1]}", "answered, but not as Qdrant does"),
+                             ("http://localhost:abc", "is not a valid address"), ("http://localhost:99999", "Port out of range"),
+                             ("http://[::1", "Invalid IPv6 URL"), ("ftp://host", "not an http(s) address")):
+            monkeypatch.setenv("QDRANT_URL", url)
+            with pytest.raises((ValueError, ConnectionError)) as err:
+                q.get_client(timeout=1.0)
+            assert f"QDRANT_URL={url!r}" in str(err.value) and message in str(err.value), str(err.value)
+            assert "unset QDRANT_URL" in str(err.value)
+    finally:
+        web.shutdown()
+        silent.close()
+
+
+BAD_INPUT_24 = [
+    (lambda: q.Match("title", 1.5), "Match value=1.5 must be a str, an int or a bool"),
+    (lambda: q.Range("year", gte="a"), "Range gte='a' must be a number"),
+    (lambda: q.Range("year", gte=float("nan")), "Range gte=nan must be a finite number"),
+    (lambda: q.Range("year", gte=5, lte=1), "is empty"),
+    (lambda: q.MatchText("text", None), "MatchText text=None must be a non-empty str"),
+    (lambda: q.plain({"n": 2**63}), r"payload.n is 9223372036854775808, beyond Qdrant's 64-bit integers"),
+    (lambda: q.plain({"n": -(2**63) - 1}), "beyond Qdrant's 64-bit integers"),
+    (lambda: list(q.iter_points(["a"], ["x"], np.zeros((1, 2)), np.zeros((1, 3)), [([], [])], extra=["str"])),
+     r"extra\[0\]='str' must be a dict of payload fields"),
+    (lambda: list(q.iter_points(["a"], ["x"], np.zeros((1, 2)), np.zeros((1, 3)), [([], [])], extra="abc")),
+     "extra='abc' must be a list"),
+    (lambda: sh.split_queries(["q1", "q2", "q1"]), "duplicate query_id 'q1'"),
+    (lambda: sh.split_queries("abc"), "query_ids must be a list of strings"),
+    (lambda: sh.split_queries([f"q{i}" for i in range(20)], tune_fraction=0.01), "leaves the tuning half empty"),
+    (lambda: sh.split_queries([f"q{i}" for i in range(20)], tune_fraction=0.99), "leaves the test half empty"),
+    (lambda: sh.paired_comparison([0.5, float("nan"), 0.1], [0.2, 0.3, 0.1]), r"a\[1\] is nan"),
+    (lambda: sh.paired_comparison([0.5, 0.4], [0.2, float("inf")]), r"b\[1\] is inf"),
+    (lambda: sh.paired_comparison([0.5, 0.4], [0.2, 0.3], n_boot=0), "n_boot=0 must be an int between 1"),
+    (lambda: sh.paired_comparison([0.5, 0.4], [0.2, 0.3], n_boot=2.5), "n_boot=2.5 must be an int"),
+    (lambda: sh.fuse_lists(None), "lists=None must be a list of ranked lists"),
+    (lambda: sh.fuse_lists("abc"), "lists='abc' must be a list of ranked lists"),
+    (lambda: sh.fuse_lists([[("a", float("nan"))]]), r"lists\[0\]\[0\] score=nan"),
+    (lambda: sh.rrf([np.ones((2, 3))], retrieved=[np.ones((3, 2), bool)]), r"retrieved\[0\] has shape \(3, 2\), expected \(2, 3\) \(transposed"),
+    (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [np.nan], [1.0, 1.0]), "query_sums holds nan"),
+    (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [1.0], [1.0, -np.inf]), "doc_sums holds -inf"),
+    (lambda: sh.evaluate_run({"q": [("d", 1.0)]}, {"q": {"d": float("nan")}}), r"qrels\['q'\]\['d'\] = nan is not a whole number"),
+    (lambda: sh.evaluate_run({"q": [("d", 1.0)]}, {"q": {"d": float("inf")}}), "= inf is not a whole number"),
+    (lambda: sh.evaluate_run({"q": [(1, 1.0)]}, {"q": {"d": 1}}), r"run\['q'\]\[0\] = \(1, 1.0\) must be a \(doc id, score\) pair with a str doc id"),
+    (lambda: sh.evaluate_run({"q": [("d", 1.0)]}, {"q": {1: 1}}), r"qrels\['q'\] has the document id 1 \(int\)"),
+    (lambda: sh.evaluate_run({"q": [("d", 1.0)]}, {"q": {"d": 2**32 + 1}}), "beyond 32-bit integers"),
+    (lambda: T_.TrainConfig(seed=-1), "seed=-1 must be an int between 0 and 4294967295"),
+]
+
+
+@pytest.mark.parametrize("call, message", BAD_INPUT_24, ids=[m[:40] for _, m in BAD_INPUT_24])
+def test_24_11_each_case_is_refused_by_name(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_24_11_the_load_command_checks_its_throttle_first(tmp_path, capsys):
+    from splade_helpers.qdrant.__main__ import main as load_main
+
+    for value in ("-1", "nan", "inf"):
+        assert load_main(["--dataset", "mini", "--path", str(tmp_path / "x"), f"--throttle={value}"]) == 2
+        assert f"--throttle={float(value)!r} must be a finite number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("qrels, message", [
+    ("\ufeffquery-id\tcorpus-id\tscore\nq1\ta\t1\n", None),  # a BOM before the header: still a header
+    ("\ufeffq1\ta\t1\n", None),  # a BOM before the first judgment: still a judgment
+    ("q1\ta\t1\nq1\ta\t2\n", r"test.tsv:2 judges document 'a' for query 'q1' 2, but line 1 judges it 1"),
+])
+def test_24_11_qrels_with_a_bom_or_conflicting_judgments(tmp_path, qrels, message):
+    folder = _beir(tmp_path / "b", GOOD_CORPUS, GOOD_QUERIES, qrels)
+    if message:
+        with pytest.raises(ValueError, match=message):
+            sh.load_dataset(folder)
+    else:
+        assert sh.load_dataset(folder).qrels == {"q1": {"a": 1}}
+
+
+@pytest.mark.parametrize("corpus, message", [
+    ('{"_id": 1.5, "text": "lift"}\n', r"corpus.jsonl:1: '_id' is 1.5 \(float\)"),
+    ('{"_id": ["a"], "text": "lift"}\n', r"'_id' is \['a'\] \(list\)"),
+    ('{"_id": " a", "text": "lift"}\n', "has spaces at its start or end"),
+    ('{"_id": true, "text": "lift"}\n', r"'_id' is True \(bool\)"),
+])
+def test_24_11_ids_that_are_not_plain_strings_are_refused(tmp_path, corpus, message):
+    with pytest.raises(ValueError, match=message):
+        sh.load_dataset(_beir(tmp_path / "b", corpus, GOOD_QUERIES, GOOD_QRELS))
+
+
+def test_24_11_integer_ids_are_read_as_strings(tmp_path):
+    ds = sh.load_dataset(_beir(tmp_path / "b", '{"_id": 7, "text": "lift"}\n', '{"_id": 1, "text": "lift?"}\n', "1\t7\t1\n"))
+    assert ds.doc_ids == ["7"] and ds.qrels == {"1": {"7": 1}}
+
+
+@pytest.fixture(scope="module")
+def inference_free(mini, tmp_path_factory):
+    return T_.train(T_.title_pairs(mini), T_.TrainConfig(batch_size=8, max_length=64, max_steps=2, inference_free=True),
+                    out=tmp_path_factory.mktemp("if") / "m")
+
+
+def test_24_11_an_inference_free_model_in_the_expansion_box_and_without_the_cache(inference_free, mini, tmp_cache):
+    from splade_helpers.widgets import expansion_report
+
+    encoder = inference_free.encoder()
+    report = expansion_report(encoder, "battery drains fast")
+    assert "inference-free model" in report and "non-zero terms (0 expansions)" in report
+    assert "matches nothing" in expansion_report(encoder, "\u200b")
+    sh.compare_retrievers(mini, ["splade"], cache=False, splade_model=str(inference_free.path))
+    assert not list(tmp_cache.rglob("*.npz"))  # --no-cache reached the document encoder
+    encoder.cache = False
+    assert encoder.documents.cache is False
+
+
+def test_24_11_json_output_on_a_read_only_or_full_disk(tmp_path, capsys):
+    """A folder that cannot be written is refused before the run; a write that fails after it is explained."""
+    code = (
+        "import resource, signal, sys; from splade_helpers.evaluation.__main__ import main\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))\n"
+        "sys.exit(main(['--dataset', 'mini', '--retrievers', 'bm25', '--json', sys.argv[1]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "bm25" in out.stdout  # the table was printed, then the write failed
+    assert f"error: cannot write --json={str(tmp_path / 'r.json')!r}: File too large" in out.stderr, out.stderr[-2000:]
+    assert not list(tmp_path.iterdir())
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", str(tmp_path / "r.json")]) == 0
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", str(tmp_path / "r.json")]) == 0  # ours
+
+
+def test_24_11_a_read_only_ir_datasets_home_is_explained(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = _load_cranfield_in({"IR_DATASETS_HOME": str(blocker / "home")})
+    last = out.stderr.strip().splitlines()[-1]
+    assert out.returncode != 0 and last.startswith("ValueError: Cranfield cannot be read or written in ir_datasets' cache")
+    assert "set IR_DATASETS_HOME to a writable folder" in last
+
+
 # --- the property test: generated bad values at every public entry point --------------------------
 
 BAD = st.one_of(
@@ -278,6 +722,29 @@ def entry_points(w, splade, dense, mini):
         ("batch_size", lambda x: sh.SpladeEncoder(batch_size=x)),  # checked before the model loads
         ("batch_size", lambda x: sh.DenseEncoder(batch_size=x)),
         ("model", lambda x: sh.resolve_model(x) if x is not None else sh.resolve_model("no/such-model-here")),
+        # issue 24: storage, payloads and filters
+        ("collection", lambda x: q.EdgeStore(collection=x).close()),
+        ("path", lambda x: q.EdgeStore(x, "c").close()),
+        ("value", lambda x: q.Match("title", x)),
+        ("gte", lambda x: q.Range("year", gte=x)),
+        ("lte", lambda x: q.Range("year", gte=-(10**9), lte=x)),
+        ("text", lambda x: q.MatchText("text", x)),
+        ("payload", lambda x: q.plain({"n": x})),
+        ("extra", lambda x: list(q.iter_points(["a"], ["x"], np.zeros((1, 2)), np.zeros((1, 3)), [([], [])], extra=x))),
+        ("payload", lambda x: list(q.iter_points(["a"], ["x"], np.zeros((1, 2)), np.zeros((1, 3)), [([], [])],
+                                                 extra=[{"n": x}]))),
+        # issue 24: evaluation, statistics, fusion and training settings
+        ("query_ids", lambda x: sh.split_queries(x)),
+        ("n_boot", lambda x: sh.paired_comparison([0.5, 0.4, 0.3], [0.2, 0.3, 0.1], n_boot=x)),
+        ("per-query scores", lambda x: sh.paired_comparison([x, 0.4, 0.3], [0.2, 0.3, 0.1])),
+        ("lists", lambda x: sh.fuse_lists(x)),
+        ("lists", lambda x: sh.fuse_lists([[("a", x)]])),
+        ("retrieved", lambda x: sh.rrf(one, retrieved=[x, None])),
+        ("query_sums", lambda x: sh.article_hybrid_matrix(one[0][:1], one[1][:1], [x], np.ones(one[0].shape[1]))),
+        ("qrels", lambda x: sh.evaluate_run({"q1": [("d1", 1.0)]}, {"q1": {"d1": x}})),
+        ("seed", lambda x: T_.TrainConfig(seed=x)),
+        ("batch_size", lambda x: T_.TrainConfig(batch_size=x)),
+        ("lambda_d", lambda x: T_.TrainConfig(lambda_d=x)),
     ]
 
 

@@ -4,7 +4,9 @@ Every Python test can stay green while the browser shows "Error displaying widge
 figure (a missing front-end extension, a broken observer). These tests start JupyterLab from the
 project's venv on a loopback port with a token, open copies of the notebooks, clear and run every
 cell through the menus, then move the alpha slider and type into the explorer, and compare what
-the page shows with what the package computes. Screenshots go to ``test-artifacts/browser/``.
+the page shows with what the package computes. The committed notebooks are also read as they are
+stored: in JupyterLab (the interactive plotly figure, not its stored PNG) and as nbconvert's HTML,
+what GitHub or nbviewer show (each figure's PNG). Screenshots go to ``test-artifacts/browser/``.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``); without it the tests are skipped
 with that command, except where ``SPLADE_REQUIRE_BROWSER=1`` or ``CI`` is set (``.ci/run``): there
@@ -120,6 +122,12 @@ class JupyterLabServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
         raise RuntimeError(f"JupyterLab did not answer on {self.url} within {timeout:.0f} s:\n{self.log()}")
+
+    def close_session(self, path: str) -> None:
+        """Shut down the kernel JupyterLab started for the notebook at ``path`` (relative to the root)."""
+        for session in json.loads(self._api("/api/sessions")):
+            if session.get("path") == path:
+                self._api(f"/api/sessions/{session['id']}", method="DELETE")
 
     def log(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -240,6 +248,9 @@ def stored_outputs(name: str) -> dict[str, int]:
     return counts
 
 
+FIGURE_NOTEBOOKS = [p.name for p in sorted((PROJECT / "notebooks").glob("*.ipynb")) if stored_outputs(p.name)[PLOTLY]]
+
+
 def open_and_run(page, lab: JupyterLabServer, name: str) -> None:
     """Open a notebook, clear every output, run all cells through the menus and wait until done."""
     cells = len(committed(name)["cells"])
@@ -294,6 +305,55 @@ def assert_clean(page, name: str) -> None:
         box = figure.locator("svg.main-svg").first.bounding_box()
         assert traces > 0 and box and box["width"] > 100 and box["height"] > 100, f"{name}: figure {i} is empty"
         figure.screenshot(path=ARTIFACTS / f"{Path(name).stem}-figure-{i + 1}.png")
+
+
+def assert_static_figures(page, name: str) -> None:
+    """nbconvert's HTML of the committed notebook, as a static viewer shows it offline: every figure is its PNG."""
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_filename(str(PROJECT / "notebooks" / name))
+    path = ARTIFACTS / f"{Path(name).stem}.html"
+    path.write_text(html, encoding="utf-8")
+    offline = re.compile(r"^https?://")
+    page.route(offline, lambda route: route.abort())  # no CDN: the figures must not need one
+    page.goto(path.as_uri(), wait_until="load")
+    images = page.locator(".jp-OutputArea-output img[src^='data:image/png;base64,']")
+    expected = stored_outputs(name)[PLOTLY]
+    assert images.count() == expected, f"{name}: {images.count()} figure images in the HTML, the notebook has {expected}"
+    loaded = images.evaluate_all("imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+    assert all(done and width > 0 and height > 0 for done, width, height in loaded), f"{name}: images not loaded: {loaded}"
+    images.first.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / f"{Path(name).stem}-static.png")
+    page.unroute(offline)
+
+
+def assert_stored_figures_interactive(page, lab: JupyterLabServer, name: str) -> None:
+    """The committed notebook opened in JupyterLab without running it: each figure is drawn by the plotly
+    renderer (which outranks the image renderer), shows the stored PNG until the pointer enters, then is interactive."""
+    stored = f"stored-{name}"  # a copy of its own: the other tests' runs may have autosaved over the scratch copy
+    shutil.copy(PROJECT / "notebooks" / name, lab.root / stored)
+    page.goto(f"{lab.url}/lab/workspaces/stored-{Path(name).stem}/tree/{stored}?reset&token={lab.token}")
+    page.wait_for_function(f"document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length === {len(committed(name)['cells'])}")
+    expected = stored_outputs(name)[PLOTLY]
+    figures = page.locator(".jp-NotebookPanel .jp-OutputArea-output.jp-RenderedPlotly:not(.jupyter-widgets .jp-OutputArea-output)")
+    page.wait_for_function(f"document.querySelectorAll('.jp-NotebookPanel .jp-RenderedPlotly').length >= {expected}")
+    assert figures.count() == expected, f"{name}: {figures.count()} plotly figures, the notebook has {expected}"
+    assert page.locator(".jp-NotebookPanel .jp-RenderedImage").count() == 0, f"{name}: a figure is shown as a plain image"
+    for i in range(expected):
+        figure = figures.nth(i)
+        image = figure.locator("img.plot-img")
+        page.mouse.move(0, 0)  # the pointer away, so that only the move below enters the figure
+        image.scroll_into_view_if_needed()
+        assert image.is_visible() and figure.locator("svg.main-svg").count() == 0, f"{name}: figure {i} drawn before the pointer came"
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/png')")
+        figure.hover()  # the pointer enters the stored image: jupyterlab-plotly draws the interactive figure over it
+        figure.locator("svg.main-svg").first.wait_for()
+        box = figure.locator("svg.main-svg").first.bounding_box()
+        traces = figure.evaluate("gd => gd.data.length")
+        assert traces > 0 and box and box["width"] > 100 and box["height"] > 100, f"{name}: figure {i} is empty"
+        assert not image.is_visible(), f"{name}: figure {i} still shows its PNG after the pointer entered"
+        figure.screenshot(path=ARTIFACTS / f"{Path(name).stem}-stored-figure-{i + 1}.png")
+    lab.close_session(stored)  # its kernel, started on opening, would only load the machine
 
 
 # --- what the package computes, for comparison ---------------------------------------------------
@@ -435,3 +495,9 @@ def test_alpha_slider_and_explorer_in_jupyterlab(page, lab, course):
     assert want[0] == ["bm25", "splade", "dense", "hybrid"]
     explorer.screenshot(path=ARTIFACTS / "04-explorer.png")
     assert not page.errors, f"JavaScript errors after the interactions: {page.errors}"
+
+
+@pytest.mark.parametrize("name", FIGURE_NOTEBOOKS)
+def test_committed_figures_render_statically_and_interactively(page, lab, name):
+    assert_static_figures(page, name)
+    assert_stored_figures_interactive(page, lab, name)

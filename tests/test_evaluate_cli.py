@@ -1,8 +1,7 @@
 import json
 import subprocess
 import sys
-
-import pytest
+from pathlib import Path
 
 from splade_helpers.evaluation.__main__ import main
 
@@ -37,9 +36,8 @@ def test_cli_errors_are_short_and_name_the_problem(capsys):
     assert "colbert" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_cranfield_hybrid_beats_every_single_retriever(tmp_path):
-    """The course's claim, checked end to end through the real command."""
+def test_cranfield_table_of_the_readme_is_the_command_s_and_the_hybrid_beats_every_single_retriever(tmp_path):
+    """The course's claim and the README's table, checked end to end through the real command."""
     out = tmp_path / "cranfield.json"
     proc = subprocess.run(
         [sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "cranfield", "--json", str(out)],
@@ -50,3 +48,8 @@ def test_cranfield_hybrid_beats_every_single_retriever(tmp_path):
     assert list(rows) == ["bm25", "splade", "dense", "hybrid"] and rows["hybrid"]["queries"] == 225
     for metric in ("nDCG@10", "R@100", "MRR@10"):
         assert rows["hybrid"][metric] > max(rows[r][metric] for r in ("bm25", "splade", "dense")), metric
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    start = readme.index("| retriever | nDCG@10 | R@100 | MRR@10 |")
+    table = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")]
+                                               for line in readme[start + 2 : start + 6])}
+    assert table == {name: [f"{row[m]:.3f}" for m in ("nDCG@10", "R@100", "MRR@10")] for name, row in rows.items()}

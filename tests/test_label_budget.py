@@ -148,6 +148,6 @@ def test_label_budget_figure(budget_data):
     fig = plots.label_budget_figure({"large": rows}, ("bm25", 0.36), [w.summary() for w in widths], sh.PUBLISHED_HALF_WIDTHS)
     again = plots.label_budget_figure({"large": rows}, ("bm25", 0.36), [w.summary() for w in widths], sh.PUBLISHED_HALF_WIDTHS)
     assert fig.to_json() == again.to_json()  # deterministic: the stored notebook compares it exactly
-    assert fig.data[1].x == (10, 25, 50, 112) and fig.data[1].y[-1] == round(rows[-1]["mean"], 4)
+    assert fig.data[1].x == (10, 25, 50, 112) and fig.data[1].y[-1] == round(rows[-1]["mean"], 3)
     assert fig.data[2].y == (0.36, 0.36) and fig.data[-1].x == (50, 200) and fig.data[-1].y == (0.035, 0.018)
     assert len(plots.label_budget_figure({"large": rows}, ("bm25", 0.36)).data) == 3  # no interval panel

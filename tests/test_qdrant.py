@@ -455,7 +455,6 @@ def cranfield_stores(cranfield, splade, dense):
         s.close()
 
 
-@pytest.mark.slow
 def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield, cranfield_stores, splade, dense):
     """All 225 queries; single vectors, RRF (Qdrant's default k, k=60 weighted), DBSF, the article's formula, a filter."""
     edge, local = cranfield_stores["edge"], cranfield_stores["local"]
@@ -506,7 +505,6 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
     assert not mismatches, mismatches[:10]
 
 
-@pytest.mark.slow
 def test_evaluate_through_edge_prints_the_in_memory_metrics_and_the_engine_s_hybrid():
     def table(backend):
         proc = subprocess.run([sys.executable, "-m", "splade_helpers.evaluation", "--dataset", "cranfield", "--backend", backend],
@@ -526,7 +524,6 @@ def test_evaluate_through_edge_prints_the_in_memory_metrics_and_the_engine_s_hyb
     assert [edge[n] for n in ("bm25", "splade", "dense", "hybrid (memory minmax)")] == [memory[n] for n in memory]
 
 
-@pytest.mark.slow
 def test_a_load_killed_mid_way_keeps_every_acknowledged_point_and_a_rerun_finishes_it(tmp_path, cranfield, splade, dense):
     folder = tmp_path / "qdrant"
     cmd = [sys.executable, "-m", "splade_helpers.qdrant", "--dataset", "cranfield", "--path", str(folder), "--engine", "edge",

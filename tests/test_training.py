@@ -191,7 +191,6 @@ def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model
     assert not any((tmp_path / m).exists() for m in ("m1", "m2", "m3"))  # refused before any training wrote a file
 
 
-@pytest.mark.slow
 def test_train_and_evaluate_commands_end_to_end(tmp_path):
     # its speed (under a minute as a target) is measured by benchmarks/training.py, not asserted here
     env = {**os.environ, "TQDM_DISABLE": "1"}

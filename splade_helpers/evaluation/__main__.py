@@ -18,11 +18,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..datasets import available_datasets, load_dataset
 from ..fusion import ENGINE_HYBRID
+from ..folders import check_output_file, write_file
 from ..retrievers import RETRIEVERS, retriever_names
-from ..validation import check_writable_file
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
 QUERY_SETS = ("all", "tune", "test")
@@ -76,6 +77,19 @@ def _other_half(record: dict, dataset, seed: int) -> str:
     return "test"
 
 
+MADE_BY = "splade_helpers.evaluation"
+
+
+def ours(path: Path) -> bool:
+    """Whether ``path`` is a results file this command wrote (so ``--json`` may replace it)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 2**28 else None
+    except (OSError, ValueError):
+        return False
+    legacy = {"dataset", "k", "backend", "results"}  # written before the mark existed
+    return isinstance(record, dict) and (record.get("made_by") == MADE_BY or legacy <= set(record))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m splade_helpers.evaluation", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
@@ -96,8 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="report metrics over queries that trained --splade-model, labelled, instead of refusing")
     args = parser.parse_args(argv)
     try:
-        if args.json:
-            check_writable_file(args.json, "--json")  # before the run, not after it
+        if args.json:  # before the run, not after it; an existing file only if this command wrote it
+            json_path = check_output_file(args.json, "--json", ours)
         dataset = load_dataset(args.dataset)
         query_ids, seed, leaked = held_out(args, dataset, retriever_names(args.retrievers))
         rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
@@ -118,10 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{fusion['prefetch_limit']} of {', '.join(fusion['vectors'])} (what a deployment runs); "
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
-                       "split_seed": seed, "trained_queries_included": len(leaked), "warning": warning, "results": rows},
-                      f, indent=1)
+        record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
+                  "split_seed": seed, "trained_queries_included": len(leaked), "warning": warning, "results": rows}
+        try:
+            write_file(json_path, json.dumps(record, indent=1), "--json")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

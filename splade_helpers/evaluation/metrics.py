@@ -7,6 +7,7 @@ judged query the run has no result for counts as 0, not as missing.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 
@@ -37,10 +38,19 @@ def evaluate_run(
     if not isinstance(run, Mapping) or not isinstance(qrels, Mapping):
         raise TypeError("run and qrels must be mappings: {query id: [(doc id, score), ...]} and {query id: {doc id: gain}}.")
     for q, docs in qrels.items():
+        if not isinstance(q, str) or not isinstance(docs, Mapping):
+            raise TypeError(f"qrels key {q!r} must be a query id (str) mapping to {{doc id: gain}}, got {type(q).__name__} "
+                            f"-> {type(docs).__name__}; convert the ids with str().")
         for d, g in docs.items():
-            if isinstance(g, bool) or not isinstance(g, numbers.Real) or g != int(g):
+            if not isinstance(d, str):
+                raise TypeError(f"qrels[{q!r}] has the document id {d!r} ({type(d).__name__}); ids are strings, as in the "
+                                f"run: convert them with str().")
+            if isinstance(g, bool) or not isinstance(g, numbers.Real) or not math.isfinite(g) or g != int(g):
                 raise ValueError(f"qrels[{q!r}][{d!r}] = {g!r} is not a whole number; nDCG here uses integer gains (as "
                                  f"trec_eval). Scale fractional gains to integers (e.g. 0.5 -> 1, 1 -> 2).")
+            if not -(2**31) <= g < 2**31:
+                raise ValueError(f"qrels[{q!r}][{d!r}] = {g!r} is beyond 32-bit integers, which trec_eval's gains are "
+                                 f"(it would wrap around); use small graded gains such as 0..4.")
     if query_ids is None:
         query_ids = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values())]
     query_ids = check_unique_ids(query_ids, "query ids")
@@ -55,8 +65,14 @@ def evaluate_run(
     for q, ranked in run.items():
         if q not in wanted:
             continue
+        if not isinstance(q, str) or isinstance(ranked, (str, bytes)) or not isinstance(ranked, Sequence):
+            raise TypeError(f"run[{q!r}] must be a ranked list of (doc id, score) pairs keyed by a str query id.")
         seen: set[str] = set()
-        for i, (d, _) in enumerate(ranked):
+        for i, item in enumerate(ranked):
+            d = item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+            if not isinstance(d, str):
+                raise TypeError(f"run[{q!r}][{i}] = {item!r:.60} must be a (doc id, score) pair with a str doc id, as "
+                                f"in the qrels; convert the ids with str().")
             if d in seen:
                 raise ValueError(f"run for query {q!r} lists document {d!r} twice; a ranking holds each document once.")
             seen.add(d)

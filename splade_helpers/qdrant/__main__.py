@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from ..datasets import available_datasets, load_dataset
+from ..validation import check_number
 from .factory import ENGINES, default_engine, open_store
 
 
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time.sleep(args.throttle)
 
     try:
+        check_number(args.throttle, "--throttle", minimum=0.0, maximum=3600.0, hint="It is seconds between batches.")
         ds = load_dataset(args.dataset)
         with open_store(args.path, args.collection, engine=args.engine) as store:
             sent = store.index(ds.doc_ids, ds.doc_texts, ds.doc_titles, if_exists=args.if_exists,

@@ -30,28 +30,81 @@ def get_client(location: str | os.PathLike | None = None, *, url: str | None = N
     """A qdrant-client: ``url`` or ``$QDRANT_URL`` -> that server; else local mode (``location`` folder, or memory).
 
     Raises:
-        ConnectionError: the server does not answer within ``timeout`` seconds.
+        ValueError: the address is malformed; ConnectionError: nothing that answers as Qdrant within ``timeout`` s.
         RuntimeError: another client holds the local-mode folder (one process at a time).
     """
-    url = url or os.environ.get("QDRANT_URL")
-    return server_client(url, api_key=api_key, timeout=timeout) if url else local_client(location)
+    if url:
+        return server_client(url, api_key=api_key, timeout=timeout)
+    if os.environ.get("QDRANT_URL"):
+        return server_client(os.environ["QDRANT_URL"], api_key=api_key, timeout=timeout, name="QDRANT_URL")
+    return local_client(location)
 
 
-def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0) -> QdrantClient:
-    """A client of the Qdrant server at ``url`` (``api_key`` or ``$QDRANT_API_KEY``), checked to answer within ``timeout`` s."""
+def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0, name: str = "url") -> QdrantClient:
+    """A client of the Qdrant server at ``url`` (``api_key`` or ``$QDRANT_API_KEY``), checked to answer as Qdrant.
+
+    The address is parsed first (a bad port or bracket is named with the variable it came from, ``name``), then
+    the server must answer an HTTP request within ``timeout`` seconds with Qdrant's greeting: a port where
+    nothing listens, a listener that never answers and a web server that is not Qdrant each get one message
+    that says what to do, instead of a client traceback.
+    """
     timeout = check_number(timeout, "timeout", above=0.0)
+    fix = ("Set it to a Qdrant server's address such as http://localhost:6333"
+           + (", or unset QDRANT_URL to use the embedded engine (Qdrant Edge)." if name == "QDRANT_URL" else "."))
     if not isinstance(url, str) or not url.strip():
-        raise ValueError(f"url={url!r} must be a server address such as 'http://localhost:6333'.")
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    port = parsed.port or (443 if parsed.scheme == "https" else 6333)
+        raise ValueError(f"{name}={url!r} is empty. {fix}")
+    full = url.strip() if "://" in url else f"http://{url.strip()}"
+    try:
+        parsed = urlparse(full)
+        port = parsed.port or (443 if parsed.scheme == "https" else 6333)
+    except ValueError as exc:
+        raise ValueError(f"{name}={url!r} is not a valid address ({exc}). {fix}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{name}={url!r} is not an http(s) address with a host. {fix}")
+    api_key = api_key or os.environ.get("QDRANT_API_KEY")
     try:
         socket.create_connection((parsed.hostname, port), timeout=timeout).close()
     except OSError as exc:
         raise ConnectionError(
-            f"Qdrant at {url!r} is unreachable ({exc.__class__.__name__}: {exc}) within {timeout:g} s. "
-            f"Start the server, fix QDRANT_URL, or unset QDRANT_URL to use the embedded engine (Qdrant Edge)."
+            f"{name}={url!r} is unreachable: nothing answers at {parsed.hostname}:{port} ({exc.__class__.__name__}: "
+            f"{exc}) within {timeout:g} s. Start the server, or fix {name}"
+            + (", or unset QDRANT_URL to use the embedded engine (Qdrant Edge)." if name == "QDRANT_URL" else ".")
         ) from None
-    return QdrantClient(url=url, api_key=api_key or os.environ.get("QDRANT_API_KEY"), timeout=int(math.ceil(timeout)))
+    _greeting(full, api_key, timeout, f"{name}={url!r}", fix)
+    return QdrantClient(url=full, api_key=api_key, timeout=int(math.ceil(timeout)))
+
+
+def _greeting(url: str, api_key: str | None, timeout: float, where: str, fix: str) -> None:
+    """Ask the server's root for Qdrant's greeting (``{"title": "qdrant - vector search engine", ...}``)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url.rstrip("/") + "/", headers={"api-key": api_key} if api_key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            body = answer.read(4096)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise ConnectionError(f"{where} refused the request (HTTP {exc.code}): the API key is missing or wrong; set "
+                                  f"QDRANT_API_KEY to the server's key.") from None
+        raise ConnectionError(f"{where} answered HTTP {exc.code} {exc.reason}, not as Qdrant does: it is another kind of "
+                              f"server. {fix}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
+            raise ConnectionError(f"{where} accepted a connection but sent no answer within {timeout:g} s: it is not a "
+                                  f"Qdrant server (or it is stuck). {fix}") from None
+        raise ConnectionError(f"{where} could not be asked ({reason}). {fix}") from None
+    try:
+        greeting = json.loads(body)
+        ok = isinstance(greeting, dict) and "qdrant" in str(greeting.get("title", "")).lower()
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = body[:60].decode("utf-8", "replace").strip()
+        raise ConnectionError(f"{where} answered, but not as Qdrant does ({shown!r}...): it is another kind of server. "
+                              f"{fix}")
 
 
 def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
@@ -103,6 +156,14 @@ class ClientStore(QdrantStore):
 
     def _exists(self) -> bool:
         return self.client.collection_exists(self.collection)
+
+    def _same_collection(self, other) -> bool:
+        if not isinstance(other, ClientStore) or other.collection != self.collection:
+            return False
+        if other.client is self.client:
+            return True
+        address = [getattr(c._client, "rest_uri", None) for c in (self.client, other.client)]
+        return address[0] is not None and address[0] == address[1]
 
     def _collection(self):
         if self._info is None:

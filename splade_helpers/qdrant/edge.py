@@ -10,7 +10,13 @@ DBSF / formula fusion, a write-ahead log. Facts that matter in practice (measure
 * one process at a time may open a folder (a file lock); a second open is refused;
 * the write-ahead log preallocates its files (tens of MB of apparent size even for a few
   points); ``wal=False`` avoids it, and then writes are durable only once ``flush()`` returns
-  (:meth:`EdgeStore.index` flushes after every load).
+  (:meth:`EdgeStore.index` flushes after every load);
+* on a full disk the engine crashes the process ("Bus error") when it creates, opens or writes a
+  folder, so free space is checked first (:mod:`.room`), and the refusal names the folder and the space.
+
+Folders follow the package's output policy (:mod:`splade_helpers.folders`): the collection is one name
+inside ``path``, never a link; a collection is replaced only when every entry in its folder is the
+engine's or ours, and a rebuilt collection is written beside the old one and swapped in when complete.
 """
 
 from __future__ import annotations
@@ -20,18 +26,28 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import qdrant_edge as qe
 
+from .. import folders
 from ..fusion import qdrant_rrf_k
 from ..validation import check_bool
+from .room import batch_needs, check_room, open_needs, optimize_needs, room_needed
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
 from .search import Fused, Match, MatchText, Nearest, Range
 from .store import QdrantStore
 
 LAYOUT_FILE = "splade_helpers.json"  # our layout record, beside Qdrant Edge's edge_config.json
 EDGE_FILE = "edge_config.json"
+ENGINE_ENTRIES = {EDGE_FILE, "wal", "segments", LAYOUT_FILE}  # what a collection folder holds: the engine's and ours
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Entries of a collection folder that neither the engine nor this package wrote (never deleted)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in ENGINE_ENTRIES or p.is_symlink())
 
 
 class FolderLockedError(RuntimeError):
@@ -76,7 +92,12 @@ class EdgeStore(QdrantStore):
         self.root = Path(path).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")
-        self.folder = self.root / collection
+        self.folder = self.root / self.collection
+        if self.folder.is_symlink():
+            raise ValueError(f"collection folder {str(self.folder)!r} is a symbolic link (to {os.readlink(self.folder)!r}); "
+                             f"the package never writes through a link. Use another collection name or the real folder.")
+        if self.folder.exists() and self.folder.resolve().parent != self.root.resolve():
+            raise ValueError(f"collection folder {str(self.folder)!r} lies outside {str(self.root)!r}; use another name.")
         self._shard: qe.EdgeShard | None = None
         self._layout_cache: dict | None = None
         self._finalizer = weakref.finalize(self, _release, [None], str(self.root) if self._temporary else None)
@@ -102,16 +123,17 @@ class EdgeStore(QdrantStore):
         return self._layout_cache
 
     def _open(self) -> None:
+        check_room(self.folder, open_needs(self.folder), f"opening the Qdrant Edge collection {self.collection!r}")
         stored = self._stored_layout()
         config = _config(int(stored["dense_dim"])) if stored and "dense_dim" in stored else None
         try:
             self._shard = qe.EdgeShard.load(str(self.folder), config)
         except Exception as exc:  # noqa: BLE001 - the engine raises a plain Exception; we say what it means
             raise _explain(exc, self.folder) from None
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _release, [self._shard], str(self.root) if self._temporary else None)
+        self._track()
 
     def _create(self, layout: Layout) -> None:
+        check_room(self.folder, open_needs(None, self.wal), f"creating the Qdrant Edge collection {self.collection!r}")
         if self.folder.exists() and any(self.folder.iterdir()):
             raise ValueError(f"folder {str(self.folder)!r} is not empty and holds no Qdrant Edge collection; "
                              f"choose an empty or new folder (path=..., collection=...).")
@@ -125,17 +147,67 @@ class EdgeStore(QdrantStore):
         tmp.write_text(json.dumps(layout.metadata(), indent=1), encoding="utf-8")
         os.replace(tmp, record)
         self._layout_cache = layout.metadata()
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _release, [self._shard], str(self.root) if self._temporary else None)
+        self._track()
 
     def _drop(self) -> None:
+        self._check_replaceable()
         if self._shard is not None:
             self._shard.close()
             self._shard = None
-        if not (self.folder / EDGE_FILE).is_file():
-            raise ValueError(f"{str(self.folder)!r} is not a Qdrant Edge collection; refusing to delete it.")
         shutil.rmtree(self.folder)
         self._layout_cache = None
+
+    def _check_replaceable(self, folder: Path | None = None) -> None:
+        """A collection folder may be deleted only if it is one (the engine's record) and holds nothing else."""
+        folder = folder or self.folder
+        if not (folder / EDGE_FILE).is_file():
+            raise ValueError(f"{str(folder)!r} is not a Qdrant Edge collection; refusing to delete it.")
+        folders.check_output_folder(folder, "collection folder", owned=foreign_entries,
+                                    fix="Use another collection name, or move those files out first.")
+
+    def _track(self) -> None:
+        """(Re)register the clean-up that flushes and closes the current shard (and deletes a temporary folder)."""
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _release, [self._shard], str(self.root) if self._temporary else None)
+
+    def _same_collection(self, other) -> bool:
+        return isinstance(other, EdgeStore) and other.folder.resolve() == self.folder.resolve()
+
+    def _check_room(self, points: int, data: int) -> None:
+        check_room(self.folder, room_needed(data, self.wal), f"loading {points:,} points into Qdrant Edge")
+
+    @contextmanager
+    def _writing(self, layout: Layout) -> Iterator[None]:
+        """A new collection: created in place, or, in place of an existing one, built beside it and swapped in once
+        complete (the old one stays whole and searchable if anything fails)."""
+        if not self._exists():
+            with super()._writing(layout):
+                yield
+            return
+        self._check_replaceable()
+        final, old = self.folder, self._shard
+        new = Path(tempfile.mkdtemp(prefix=f".{self.collection}.new-", dir=self.root))
+        self.folder, self._shard, self._layout_cache = new, None, None
+        try:
+            self._create(layout)
+            yield
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+            if old is not None:
+                old.close()
+                old = None
+            self._check_replaceable(final)
+            folders.swap(new, final)
+            shutil.rmtree(new)  # now the old collection: all the engine's and ours
+        except BaseException:
+            if self._shard is not None:
+                self._shard.close()
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        finally:
+            self.folder, self._shard, self._layout_cache = final, old, None
+            self._track()
 
     def _check_engine_schema(self, layout: Layout) -> list[str]:
         stored = self._stored_layout()
@@ -160,7 +232,9 @@ class EdgeStore(QdrantStore):
 
     def optimize(self) -> bool:
         """Build indexes (HNSW for ``dense``) and vacuum deleted points; blocks until done."""
-        return bool(self._ready().optimize())
+        shard = self._ready()
+        check_room(self.folder, optimize_needs(self.folder), f"optimizing the Qdrant Edge collection {self.collection!r}")
+        return bool(shard.optimize())
 
     def _ready(self) -> qe.EdgeShard:
         if self._shard is None:
@@ -180,6 +254,7 @@ class EdgeStore(QdrantStore):
     # --- data ---------------------------------------------------------------------------------------
 
     def _upsert(self, points: list[StoredPoint]) -> None:
+        check_room(self.folder, batch_needs(self.folder, points), f"writing {len(points):,} points to Qdrant Edge")
         ops = [qe.Point(id=p.id, vector={n: _vector(v) for n, v in p.vectors.items()}, payload=p.payload) for p in points]
         self._ready().update(qe.UpdateOperation.upsert_points(ops))
 

@@ -34,9 +34,9 @@ def open_store(path: str | os.PathLike | None = None, collection: str = "course"
     from .client import ClientStore, local_client, server_client
 
     if engine == "server":
-        url = url or os.environ.get("QDRANT_URL")
-        if not url:
+        if not (url or os.environ.get("QDRANT_URL")):
             raise ValueError("engine='server' needs url=... or the QDRANT_URL environment variable "
                              "(e.g. http://localhost:6333); use engine='edge' without a server.")
-        return ClientStore(server_client(url), collection, **kwargs)
+        client = server_client(url) if url else server_client(os.environ["QDRANT_URL"], name="QDRANT_URL")
+        return ClientStore(client, collection, **kwargs)
     return ClientStore(local_client(path), collection, **kwargs)

@@ -22,6 +22,7 @@ learner cannot act on.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..validation import check_unique_ids
+from ..validation import _shown, check_unique_ids
 
 DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR = "dense", "splade", "bm25"
 VECTOR_NAMES = (DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR)
@@ -50,19 +51,30 @@ def point_id(doc_id: str) -> str:
 class Layout:
     """What a collection must look like to be searched with the course's encoders.
 
-    ``splade_model`` / ``dense_model`` are the encoders' names and fingerprints: vectors made by
-    another model have other ids or another geometry, so mixing them gives silently wrong scores.
+    ``splade_model`` / ``dense_model`` are the encoders' names, ``splade_files`` / ``dense_files`` the
+    fingerprints of their model files (:attr:`~splade_helpers.models.ModelSource.content_fingerprint`): vectors
+    made by another model, or by a model re-trained at the same path, have other ids or another geometry, so
+    mixing them gives silently wrong scores.
     """
 
     dense_dim: int
     splade_model: str = ""
     dense_model: str = ""
     bm25: Mapping[str, float] = field(default_factory=dict)
+    splade_files: str = ""
+    dense_files: str = ""
 
     def metadata(self) -> dict:
         """The layout as plain JSON, stored with the collection."""
         return {"splade_helpers_layout": LAYOUT_VERSION, "dense_dim": self.dense_dim, "splade_model": self.splade_model,
-                "dense_model": self.dense_model, "bm25": dict(self.bm25)}
+                "dense_model": self.dense_model, "bm25": dict(self.bm25), "splade_files": self.splade_files,
+                "dense_files": self.dense_files}
+
+    @classmethod
+    def from_metadata(cls, stored: Mapping) -> Layout:
+        """The layout a collection recorded (:meth:`metadata`)."""
+        return cls(int(stored["dense_dim"]), stored.get("splade_model", ""), stored.get("dense_model", ""),
+                   stored.get("bm25", {}), stored.get("splade_files", ""), stored.get("dense_files", ""))
 
     def differences(self, stored: Mapping | None) -> list[str]:
         """What differs between this layout and a stored one (empty: compatible)."""
@@ -75,8 +87,32 @@ class Layout:
                 mine = {k: v for k, v in dict(mine).items() if k != "avg_len"}
                 theirs = {k: v for k, v in dict(theirs or {}).items() if k != "avg_len"}
             if mine != theirs:
-                out.append(f"{key} is {theirs!r}, not {mine!r}")
+                old = " (recorded by an older version)" if theirs is None and key.endswith("_files") else ""
+                out.append(f"{key} is {theirs!r}{old}, not {mine!r}")
         return out
+
+
+def model_problems(stored: Mapping | None, sources: Mapping[str, object], bm25: Mapping | None) -> list[str]:
+    """How the encoders about to make query vectors differ from those that made a collection's vectors.
+
+    Args:
+        stored: the collection's layout record (``None`` or not ours: nothing to compare, no problem).
+        sources: ``{"splade": ModelSource, "dense": ModelSource}`` for the vectors to be searched.
+        bm25: ``{"k1", "b"}`` when ``bm25`` vectors are searched.
+    Compared: the model files' fingerprints (``*_files``), or the models' names in records that have none.
+    """
+    if not stored or stored.get("splade_helpers_layout") is None:
+        return []
+    out = []
+    for kind, source in sources.items():
+        key, value = (f"{kind}_files", source.content_fingerprint) if stored.get(f"{kind}_files") else (f"{kind}_model", source.name)
+        if stored.get(key) != value:
+            out.append(f"{key} is {stored.get(key)!r}, the store's {kind} encoder gives {value!r}")
+    if bm25 is not None:
+        theirs = {k: dict(stored.get("bm25") or {}).get(k) for k in bm25}
+        if theirs != dict(bm25):
+            out.append(f"bm25 is {theirs!r}, the store's BM25 gives {dict(bm25)!r}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -115,8 +151,17 @@ def record_point(record) -> StoredPoint:
     return StoredPoint(str(record.id), vectors, dict(record.payload or {}))
 
 
+INT64 = (-(2**63), 2**63 - 1)  # Qdrant's payload integers
+
+
 def plain(value: object, where: str = "payload") -> object:
-    """Turn a payload into plain JSON types (numpy scalars and arrays included), or say what is wrong."""
+    """Turn a payload into plain JSON types (numpy scalars and arrays included), or say what is wrong.
+
+    Integers beyond 64 bits are refused: Qdrant would store them as rounded floats.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        raise ValueError(f"{where} is {value}, beyond Qdrant's 64-bit integers (it would be stored as a rounded float); "
+                         f"store it as a str.")
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -186,6 +231,38 @@ def _checked_sparse(indices: object, values: object, where: str) -> tuple[list[i
     return ids.tolist(), val.tolist()
 
 
+def check_extra(extra: object, n: int) -> None:
+    """``None`` or one mapping of payload fields per document (the ``extra`` of :func:`iter_points`)."""
+    if extra is None:
+        return
+    if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
+        raise TypeError(f"extra={_shown(extra)} must be a list with one dict of payload fields per document.")
+    if len(extra) != n:
+        raise ValueError(f"{n} documents but {len(extra)} extra payloads; pass one dict per document.")
+    for i, e in enumerate(extra):
+        if not isinstance(e, Mapping):
+            raise TypeError(f"extra[{i}]={_shown(e)} must be a dict of payload fields, e.g. {{'year': 1958}}, "
+                            f"got {type(e).__name__}.")
+        bad = [k for k in e if not isinstance(k, str) or not k]
+        if bad:
+            raise TypeError(f"extra[{i}] has the field name {bad[0]!r}; payload field names are non-empty str.")
+
+
+def point_bytes(point: StoredPoint) -> int:
+    """The bytes one point brings to an engine: 4 per dense dimension, 8 per sparse non-zero, its payload as JSON."""
+    vectors = sum(8 * len(v) if isinstance(v, SparseVec) else 4 * len(v) for v in point.vectors.values())
+    return vectors + len(json.dumps(point.payload)) + 64
+
+
+def load_bytes(dense: np.ndarray, splade: sp.spmatrix, bm25: Sequence[tuple], texts: Sequence[str],
+               titles: Sequence[str] | None = None, extra: Sequence[Mapping] | None = None) -> int:
+    """:func:`point_bytes` summed over a load, from its arrays (without building the points)."""
+    payload = sum(len(t.encode("utf-8")) for t in texts) + sum(len(t.encode("utf-8")) for t in titles or [])
+    payload += sum(len(json.dumps(plain(e))) for e in extra or [])
+    sparse = 8 * (sp.csr_matrix(splade).nnz + sum(len(i) for i, _ in bm25))
+    return int(np.asarray(dense).size * 4 + sparse + payload + 128 * len(texts))
+
+
 def csr_row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Row ``i`` of a CSR matrix as (indices, values)."""
     lo, hi = m.indptr[i], m.indptr[i + 1]
@@ -212,11 +289,10 @@ def iter_points(
     sizes = {"texts": len(texts), "dense": len(dense), "splade rows": splade.shape[0], "bm25 vectors": len(bm25)}
     if titles:
         sizes["titles"] = len(titles)
-    if extra is not None:
-        sizes["extra payloads"] = len(extra)
     for what, size in sizes.items():
         if size != n:
             raise ValueError(f"{n} document ids but {size} {what}; pass one of each per document.")
+    check_extra(extra, n)
     dim = int(np.shape(dense)[1])
     for i, d in enumerate(doc_ids):
         idx, val = csr_row(splade, i)

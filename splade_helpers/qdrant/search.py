@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from ..bm25 import BM25Vectors
 from ..fusion import ENGINE_FUSIONS, RRF_K, qdrant_rrf_k
-from ..validation import check_alpha, check_choice, check_int, check_texts, check_weights
+from ..validation import check_alpha, check_choice, check_int, check_number, check_texts, check_weights
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, VECTOR_NAMES, SparseVec, check_dense, check_sparse, csr_row
 
 if TYPE_CHECKING:
@@ -27,12 +27,28 @@ if TYPE_CHECKING:
 MAX_LIMIT = 2**31 - 1  # engines count results in 32 bits
 
 
+def _check_key(key: object, what: str) -> None:
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"{what} key={key!r} must be a payload field name (a non-empty str), e.g. 'title'.")
+
+
 @dataclass(frozen=True)
 class Match:
-    """Payload field ``key`` equals ``value`` (a str, int or bool)."""
+    """Payload field ``key`` equals ``value`` (a str, a 64-bit int or a bool; numbers with a fraction: :class:`Range`)."""
 
     key: str
     value: str | int | bool
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, "Match")
+        v = self.value
+        if isinstance(v, np.generic):
+            object.__setattr__(self, "value", v := v.item())
+        if not isinstance(v, (str, int)):
+            hint = f" use Range({self.key!r}, gte={v!r}, lte={v!r}) for a number" if isinstance(v, float) else ""
+            raise TypeError(f"Match value={v!r} must be a str, an int or a bool, got {type(v).__name__};{hint or ' convert it first'}.")
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+            raise ValueError(f"Match value={v} is beyond Qdrant's 64-bit integers; store and match it as a str.")
 
 
 @dataclass(frozen=True)
@@ -42,14 +58,30 @@ class MatchText:
     key: str
     text: str
 
+    def __post_init__(self) -> None:
+        _check_key(self.key, "MatchText")
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise TypeError(f"MatchText text={self.text!r} must be a non-empty str to search for.")
+
 
 @dataclass(frozen=True)
 class Range:
-    """Payload field ``key`` is a number within ``[gte, lte]`` (either bound may be open: ``None``)."""
+    """Payload field ``key`` is a number within ``[gte, lte]`` (either bound may be open: ``None``, not both)."""
 
     key: str
     gte: float | None = None
     lte: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, "Range")
+        for name in ("gte", "lte"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, check_number(v, f"Range {name}", hint="Bounds are finite numbers or None."))
+        if self.gte is None and self.lte is None:
+            raise ValueError(f"Range({self.key!r}) has no bound; give gte, lte or both.")
+        if self.gte is not None and self.lte is not None and self.gte > self.lte:
+            raise ValueError(f"Range({self.key!r}, gte={self.gte:g}, lte={self.lte:g}) is empty (gte > lte); swap the bounds.")
 
 
 Condition = Match | MatchText | Range
@@ -67,8 +99,6 @@ def check_filter(conditions: object) -> tuple[Condition, ...]:
     for c in out:
         if not isinstance(c, (Match, MatchText, Range)):
             raise TypeError(f"filter condition {c!r} is not a Match, MatchText or Range (from splade_helpers.qdrant).")
-        if isinstance(c, Range) and c.gte is None and c.lte is None:
-            raise ValueError(f"{c!r} has no bound; give gte, lte or both.")
     return out
 
 
@@ -110,7 +140,8 @@ class StoreQueries(ABC):
 
     What a store must provide for them is declared here: its encoders (:attr:`dense`, :attr:`splade`,
     ``bm25``), the documents it holds (``doc_ids``, ``_doc_of``: point id -> doc id, :meth:`_refresh_ids`),
-    the size of its dense vectors (:meth:`_dense_dim`) and the engine primitive :meth:`_run`.
+    the size of its dense vectors (:meth:`_dense_dim`), the check that its encoders made the stored vectors
+    (:meth:`_check_encoders`) and the engine primitive :meth:`_run`.
     """
 
     collection: str
@@ -137,6 +168,10 @@ class StoreQueries(ABC):
         """Read the stored (point id, doc id) pairs again into ``_doc_of`` and ``doc_ids``."""
 
     @abstractmethod
+    def _check_encoders(self, kinds: Sequence[str]) -> None:
+        """Refuse to encode queries with other models than those that made the stored vectors of ``kinds``."""
+
+    @abstractmethod
     def _run(self, requests: list[Nearest | Fused], with_payload: bool) -> list[list[tuple[str, float, dict | None]]]:
         """Run requests on the engine: per request, (point id, score, payload or None) best first."""
 
@@ -144,6 +179,7 @@ class StoreQueries(ABC):
         """Per query, the vectors of each kind asked for: dense lists (``None`` for an empty query), sparse vectors."""
         queries = check_texts(queries, "queries")
         kinds = [check_choice(k, "kind", VECTOR_NAMES) for k in kinds]
+        self._check_encoders(kinds)
         out: dict[str, list] = {}
         if DENSE_VECTOR in kinds:
             dense = self.dense.encode(queries)

@@ -11,14 +11,16 @@ of primitive operations into their engine's object model. Queries are described 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
 from ..bm25 import BM25Vectors
 from ..course import progress_enabled
-from ..validation import check_choice, check_documents, check_int, check_unique_ids
-from .schema import Layout, StoredPoint, iter_points, point_id
+from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
+from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, iter_points,
+                     load_bytes, model_problems, point_bytes, point_id)
 from .search import StoreQueries
 
 IF_EXISTS = ("error", "reuse", "recreate")
@@ -41,9 +43,7 @@ class QdrantStore(StoreQueries):
 
     def __init__(self, collection: str = "course", *, splade=None, dense=None, bm25_k1: float = 1.5,
                  bm25_b: float = 0.75) -> None:
-        if not isinstance(collection, str) or not collection.strip() or "/" in collection or "\\" in collection:
-            raise ValueError(f"collection={collection!r} must be a non-empty name without slashes.")
-        self.collection = collection
+        self.collection = check_path_component(collection, "collection", "a collection name")
         self._splade, self._dense = splade, dense
         self.bm25 = BM25Vectors(bm25_k1, bm25_b)
         self.doc_ids: list[str] = []  # the documents the collection holds, in load order when known
@@ -57,8 +57,6 @@ class QdrantStore(StoreQueries):
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    # --- encoders and layout -------------------------------------------------------------------
 
     @property
     def splade(self):
@@ -79,7 +77,24 @@ class QdrantStore(StoreQueries):
     def layout(self) -> Layout:
         """The layout this store's encoders produce (stored with the collection when it is created)."""
         return Layout(dense_dim=self.dense.dim, splade_model=self.splade.source.name, dense_model=self.dense.source.name,
-                      bm25={"k1": self.bm25.k1, "b": self.bm25.b})
+                      bm25={"k1": self.bm25.k1, "b": self.bm25.b}, splade_files=self.splade.source.content_fingerprint,
+                      dense_files=self.dense.source.content_fingerprint)
+
+    def _check_encoders(self, kinds: Sequence[str]) -> None:
+        """Refuse to encode queries with other models than those that made the stored vectors (checked once per
+        pair of encoders)."""
+        mine = (id(self._splade), id(self._dense), tuple(kinds))
+        if getattr(self, "_encoders_checked", None) == mine:
+            return
+        stored = self._stored_layout() if self._exists() else None
+        sources = {kind: getattr(self, kind).source for kind in (SPLADE_VECTOR, DENSE_VECTOR) if kind in kinds}
+        problems = model_problems(stored, sources, {"k1": self.bm25.k1, "b": self.bm25.b} if BM25_VECTOR in kinds else None)
+        if problems:
+            raise ValueError(f"collection {self.collection!r} was built with other models than this store's encoders "
+                             f"({'; '.join(problems)}); searching it would score one model's query against another's "
+                             f"documents. Open the store with the encoders that built it (splade=..., dense=...), or "
+                             f"rebuild it with index(..., if_exists='recreate').")
+        self._encoders_checked = mine
 
     def _dense_dim(self) -> int:
         stored = self._stored_layout()
@@ -155,6 +170,7 @@ class QdrantStore(StoreQueries):
     # --- collection ----------------------------------------------------------------------------
 
     def _refresh_ids(self, order: Sequence[str] | None = None) -> None:
+        self._encoders_checked = None  # the collection may have been rebuilt: check its models again
         pairs = self._scroll_ids() if self._exists() else []
         self._doc_of = dict(pairs)
         held = set(self._doc_of.values())
@@ -168,26 +184,58 @@ class QdrantStore(StoreQueries):
 
         Args:
             if_exists: ``"error"`` (default), ``"reuse"`` (keep it; its layout must match: vector
-                names, sizes, distance, the IDF modifier, the models) or ``"recreate"`` (drop it first).
+                names, sizes, distance, the IDF modifier, the models and their files' fingerprints) or
+                ``"recreate"`` (replace it; Qdrant Edge refuses a folder holding files it did not write).
         Returns:
             True when a new collection was created.
         """
-        if_exists = check_choice(if_exists, "if_exists", IF_EXISTS)
         layout = self.layout()
+        if not self._plan(if_exists, layout):
+            return False
+        with self._writing(layout):
+            pass
+        return True
+
+    def _plan(self, if_exists: str, layout: Layout, doc_ids: Sequence[str] | None = None) -> bool:
+        """Whether the collection is to be (re)created (True) or reused (False); refuses what cannot be done, before
+        any work: an existing collection with ``"error"``, another layout or other documents with ``"reuse"``."""
+        if_exists = check_choice(if_exists, "if_exists", IF_EXISTS)
+        if not self._exists():
+            return True
+        if if_exists == "error":
+            raise ValueError(f"collection {self.collection!r} already exists; pass if_exists='reuse' to add to it or "
+                             f"'recreate' to delete and rebuild it.")
+        if if_exists == "recreate":
+            self._check_replaceable()
+            return True
+        problems = self._check_engine_schema(layout) + layout.differences(self._stored_layout())
+        if problems:
+            raise ValueError(f"collection {self.collection!r} cannot be reused with these encoders: "
+                             f"{'; '.join(problems)}. Use if_exists='recreate' (rebuilds it) or another collection.")
+        if doc_ids is not None:
+            self._refresh_ids()
+            extra_ids = sorted(set(self.doc_ids) - set(doc_ids), key=_natural)
+            if extra_ids:
+                raise ValueError(
+                    f"collection {self.collection!r} holds {len(extra_ids):,} documents that are not in this load "
+                    f"(e.g. {extra_ids[:3]}); they would stay searchable and count in BM25's IDF. Use "
+                    f"if_exists='recreate' to replace the collection, or another collection name.")
+        return False
+
+    def _check_replaceable(self) -> None:
+        """Refuse before any work to replace a collection this package may not delete (a no-op by default)."""
+
+    def _check_room(self, points: int, data: int) -> None:
+        """Refuse before writing when the engine has no room for ``points`` of ``data`` bytes (a no-op by default)."""
+
+    @contextmanager
+    def _writing(self, layout: Layout) -> Iterator[None]:
+        """A new collection with ``layout`` to write into, in place of the old one if any (drop, then create)."""
         if self._exists():
-            if if_exists == "error":
-                raise ValueError(f"collection {self.collection!r} already exists; pass if_exists='reuse' to add to it or "
-                                 f"'recreate' to delete and rebuild it.")
-            if if_exists == "reuse":
-                problems = self._check_engine_schema(layout) + layout.differences(self._stored_layout())
-                if problems:
-                    raise ValueError(f"collection {self.collection!r} cannot be reused with these encoders: "
-                                     f"{'; '.join(problems)}. Use if_exists='recreate' (rebuilds it) or another collection.")
-                return False
             self._drop()
             self.doc_ids, self._doc_of = [], {}
         self._create(layout)
-        return True
+        yield
 
     def index(
         self,
@@ -202,24 +250,31 @@ class QdrantStore(StoreQueries):
     ) -> int:
         """Encode every document and upsert it; returns the number of points sent.
 
-        With ``if_exists="reuse"`` the collection must hold no document outside ``doc_ids`` (it would
-        stay searchable and count in BM25's IDF): that finishes an interrupted load of the same
-        documents, or updates their texts.
+        Everything that can be refused is refused before the documents are encoded; nothing is written before
+        they are. With ``if_exists="recreate"`` an existing collection is replaced only once the new one is
+        complete on Qdrant Edge (built beside it, then swapped). With ``if_exists="reuse"`` the collection must
+        hold no document outside ``doc_ids`` (it would stay searchable and count in BM25's IDF): that finishes
+        an interrupted load of the same documents, or updates their texts.
         """
         doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        if self.create(if_exists) is False:
-            self._refresh_ids()
-            extra_ids = sorted(set(self.doc_ids) - set(doc_ids), key=_natural)
-            if extra_ids:
-                raise ValueError(
-                    f"collection {self.collection!r} holds {len(extra_ids):,} documents that are not in this load "
-                    f"(e.g. {extra_ids[:3]}); they would stay searchable and count in BM25's IDF. Use "
-                    f"if_exists='recreate' to replace the collection, or another collection name.")
+        titles = check_texts(titles, "titles") if titles is not None else None
+        if titles and len(titles) != len(doc_ids):
+            raise ValueError(f"{len(doc_ids)} document ids but {len(titles)} titles; pass one title per document.")
+        check_extra(extra, len(doc_ids))
+        layout = self.layout()
+        replace = self._plan(if_exists, layout, doc_ids)
         bm25 = self.bm25.fit_transform(texts)
-        points = iter_points(doc_ids, texts, self.dense.encode(texts), self.splade.encode_documents(texts), bm25, titles, extra)
-        sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
-        self.flush()
+        dense, splade = self.dense.encode(texts), self.splade.encode_documents(texts)
+        self._check_room(len(doc_ids), load_bytes(dense, splade, bm25, texts, titles, extra))
+        points = iter_points(doc_ids, texts, dense, splade, bm25, titles, extra)
+        if replace:
+            with self._writing(layout):
+                sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
+                self.flush()
+        else:
+            sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
+            self.flush()
         self._refresh_ids(order=doc_ids)
         return sent
 
@@ -297,25 +352,44 @@ class QdrantStore(StoreQueries):
         """
         if not isinstance(other, QdrantStore):
             raise TypeError(f"other must be a QdrantStore, got {type(other).__name__}.")
+        if other is self or self._same_collection(other):
+            raise ValueError(f"copy_to would copy collection {self.collection!r} onto itself (recreating it would empty "
+                             f"it first); give another store or collection name.")
         stored = self._stored_layout()
         if not stored:
             raise ValueError(f"collection {self.collection!r} has no layout record to copy; it is empty or not ours.")
-        layout = Layout(int(stored["dense_dim"]), stored.get("splade_model", ""), stored.get("dense_model", ""),
-                        stored.get("bm25", {}))
+        layout = Layout.from_metadata(stored)
         if_exists = check_choice(if_exists, "if_exists", IF_EXISTS)
+        points = self._scroll_points()
+        replace = True
         if other._exists():
             if if_exists == "error":
                 raise ValueError(f"collection {other.collection!r} already exists; pass if_exists='recreate' or 'reuse'.")
-            if if_exists == "recreate":
-                other._drop()
-        if not other._exists():
-            other._create(layout)
-        elif layout.differences(other._stored_layout()) or other._check_engine_schema(layout):
-            raise ValueError(f"collection {other.collection!r} has another layout; use if_exists='recreate'.")
-        sent = other.upsert(self._scroll_points(), batch_size=batch_size)
-        other.flush()
+            if if_exists == "reuse":
+                if layout.differences(other._stored_layout()) or other._check_engine_schema(layout):
+                    raise ValueError(f"collection {other.collection!r} has another layout; use if_exists='recreate'.")
+                other._refresh_ids()
+                foreign = sorted(set(other.doc_ids) - set(self.doc_ids), key=_natural)
+                if foreign:
+                    raise ValueError(f"collection {other.collection!r} holds {len(foreign):,} documents that are not in "
+                                     f"{self.collection!r} (e.g. {foreign[:3]}); copying would mix two collections (and "
+                                     f"BM25's IDF with them). Use if_exists='recreate', or another collection name.")
+                replace = False
+            else:
+                other._check_replaceable()
+        other._check_room(len(points), sum(point_bytes(p) for p in points))
+        if replace:
+            with other._writing(layout):
+                sent = other.upsert(points, batch_size=batch_size)
+                other.flush()
+        else:
+            sent = other.upsert(points, batch_size=batch_size)
+            other.flush()
         other._refresh_ids(order=self.doc_ids)
         return sent
+
+    def _same_collection(self, other: QdrantStore) -> bool:
+        return False  # engines that can tell say whether ``other`` is this very collection
 
 
 def _natural(doc_id: str) -> tuple:

@@ -15,29 +15,23 @@ the command prints how to evaluate it on the other half only (``python -m splade
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import folders
 from ..datasets import available_datasets, load_dataset
+from ..integrity import unlisted
+from ..models import check_masked_lm, resolve_model
 from . import DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores, title_pairs, train
+from .guards import check_steps
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
 
 
 def check_output_folder(path: str) -> Path:
-    """A folder we can create and write, checked before any training starts."""
-    folder = Path(path).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out {str(folder)!r} is a file; give a folder for the trained model.")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "splade_helpers_training.json").is_file():
-        raise ValueError(f"--out {str(folder)!r} is not empty; give a new or empty folder.")
-    parent = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"--out {str(folder)!r} cannot be written (permission denied in {str(parent)!r}); "
-                         f"choose a writable folder.")
-    return folder
+    """The ``--out`` folder, checked before any training starts (the policy of :mod:`splade_helpers.folders`)."""
+    return folders.check_output_folder(path, "--out", owned=unlisted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed, and the query split for --pairs qrels")
     parser.add_argument("--teacher", choices=TEACHERS, default=None, help="distil this ranker's scores (hard negatives)")
-    parser.add_argument("--negatives", type=int, default=3, help="hard negatives per example, with --teacher")
+    parser.add_argument("--negatives", type=int, default=None, help="hard negatives per example, with --teacher (default 3)")
     parser.add_argument("--distill-loss", choices=DISTILL_LOSSES, default=defaults.distill_loss,
                         help="with --teacher: margin-mse (SPLADE++) or kl (SPLADE-v3 adds it)")
     parser.add_argument("--half", choices=HALVES, default="tune",
@@ -64,9 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = check_output_folder(args.out)
+        if args.negatives is not None and not args.teacher:
+            raise ValueError(f"--negatives {args.negatives} needs --teacher (hard negatives are drawn from a teacher's "
+                             f"ranking); add --teacher {TEACHERS[0]}, or drop --negatives.")
         config = TrainConfig(lambda_d=args.lambda_d, lambda_q=args.lambda_q, epochs=args.epochs, max_length=args.max_length,
                              learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
                              inference_free=args.inference_free, distill_loss=args.distill_loss)
+        check_masked_lm(resolve_model(args.base_model, "splade"))  # before the teacher scores anything
         dataset = load_dataset(args.dataset)
         if args.pairs == "titles":
             pairs = title_pairs(dataset)
@@ -78,9 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  f"needs a tuning half. Use --pairs titles.")
             halves = dict(zip(HALVES, split_queries(dataset.judged_query_ids, seed=args.seed)))
             pairs = qrels_pairs(dataset, halves[args.half], split_seed=args.seed)
+        check_steps(pairs, config.batch_size, in_batch_negatives=not args.teacher)  # before the teacher's work too
         if args.teacher:
             pairs = distillation_examples(dataset, pairs, teacher_scores(dataset, pairs.anchors, args.teacher),
-                                          negatives=args.negatives, seed=args.seed)
+                                          negatives=3 if args.negatives is None else args.negatives, seed=args.seed)
         print(f"{dataset!r}: {len(pairs):,} training examples ({pairs.source}); training ...", flush=True)
         model = train(pairs, config, base_model=args.base_model, out=out)
     except (ValueError, TypeError, RuntimeError) as exc:

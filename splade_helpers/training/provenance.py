@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-RECORD = "splade_helpers_training.json"  # in a trained folder: its key, settings, history and what it was trained on
+from .guards import RECORD_FILE as RECORD  # in a trained folder: its key, settings, history and what it was trained on
 
 
 def trained_on(model: str | os.PathLike | None) -> dict | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,11 +19,14 @@ import torch
 from transformers import TrainerCallback
 
 from ..cache import cache_dir, digest
+from ..folders import check_free_space, check_output_folder, replace_folder
+from ..inference_free import DOCUMENT_FOLDER
+from ..integrity import unlisted, write_manifest
 from ..kernels.training_head import fast_splade_head
-from ..models import resolve_model
+from ..models import check_masked_lm, resolve_model
 from ..validation import check_choice, check_int, check_number
+from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finite_loss_trainer, finished_model
 from .pairs import Pairs
-from .provenance import RECORD
 
 DISTILL_LOSSES = ("margin-mse", "kl")
 STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too
@@ -61,7 +63,7 @@ class TrainConfig:
         check_int(self.batch_size, "batch_size", minimum=2, hint="In-batch negatives need at least 2 pairs per batch.")
         check_number(self.learning_rate, "learning_rate", above=0.0, maximum=1.0)
         check_int(self.max_length, "max_length", minimum=8, maximum=512)
-        check_int(self.seed, "seed")
+        check_int(self.seed, "seed", minimum=0, maximum=2**32 - 1, hint="Seeds of numpy and torch are 32-bit.")
         check_int(self.max_steps, "max_steps", minimum=-1)
         check_number(self.teacher_temperature, "teacher_temperature", above=0.0)
         check_choice(self.distill_loss, "distill_loss", DISTILL_LOSSES)
@@ -106,44 +108,49 @@ def train(
 
     Args:
         base_model: hub id or folder (default: ``$SPLADE_MODEL`` or the bundled splade-tiny).
-        out: where to put the trained folder; default the cache (``<cache>/models/<key>``), where a
-            finished model with the same key is loaded instead of trained again.
+        out: where to put the trained folder; default the cache (``<cache>/models/<key>``). A finished, intact
+            model with the same key there is loaded instead of trained again. An existing ``out`` is replaced only
+            when every file in it is the package's own (listed in its manifest), never through a link, never the
+            working directory (:mod:`splade_helpers.folders`); the new model is swapped in when complete.
     Returns:
         the trained model; ``SpladeEncoder(model.path)`` (or ``model.encoder()``) loads it.
+    Raises:
+        ValueError: before any work, for an output folder that may not be replaced, a base model that is not a
+            masked-language model, pairs that make no optimiser step; after it, for a loss that became NaN or
+            infinite (the step is named; nothing is saved).
     """
     if not isinstance(pairs, Pairs):
         raise TypeError(f"pairs must come from title_pairs or qrels_pairs, got {type(pairs).__name__}.")
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}.")
     source = resolve_model(base_model, "splade")
+    check_masked_lm(source)
     key = model_key(f"{source.name}:{source.fingerprint}", pairs, config)
-    target = Path(out).expanduser() if out is not None else cache_dir() / "models" / key
-    record = target / RECORD
-    if cache and record.is_file():
+    owned = None if out is None else unlisted  # the cache is ours; a folder the user names is checked file by file
+    # where: checked before any work (a link, the working directory, a file are refused); whose files: below
+    target = cache_dir() / "models" / key if out is None else check_output_folder(out, "out", owned=None)
+    if cache and (target / RECORD_FILE).is_file():
+        meta = finished_model(target, key, DOCUMENT_FOLDER if config.inference_free else None)
+        if meta is not None:
+            return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []))
+    target = check_output_folder(target, "out", owned)
+    check_steps(pairs, config.batch_size, in_batch_negatives=pairs.labels is None)
+    size = sum(f.stat().st_size for f in source.path.rglob("*") if f.is_file())
+    check_free_space(target.parent, int(size * 1.2) + 2**24, f"the trained model (about the size of {source.name!r})")
+    with replace_folder(target, "out", owned) as folder:
         try:
-            meta = json.loads(record.read_text(encoding="utf-8"))
-            if meta.get("key") == key:
-                return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []))
-        except (OSError, ValueError, KeyError):
-            pass  # damaged: train again
-    if target.exists() and any(target.iterdir()) and not record.is_file():
-        raise ValueError(f"out={str(target)!r} exists and is not empty; choose a new or empty folder.")
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=".train-", dir=parent)
-    except OSError as exc:
-        raise ValueError(f"out={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
-    try:
-        seconds, history = _fit(pairs, config, source.path, Path(probe), progress)
-        (Path(probe) / RECORD).write_text(json.dumps(
+            seconds, history = _fit(pairs, config, source.path, folder, progress)
+        except NonFiniteLoss as exc:
+            raise ValueError(f"training stopped at step {exc.step}: the loss is {exc.value} (lambda_d={config.lambda_d:g}, "
+                             f"lambda_q={config.lambda_q:g}, learning_rate={config.learning_rate:g}). The regulariser or "
+                             f"the step is too large for float32 arithmetic: lower them. Nothing was saved.") from None
+        except OSError as exc:
+            raise ValueError(f"the trained model could not be saved beside {str(target)!r} ({exc.strerror}); free space "
+                             f"or choose another folder. Nothing was replaced.") from None
+        (folder / RECORD_FILE).write_text(json.dumps(
             {"key": key, "base_model": source.name, "pairs": pairs.source, "config": asdict(config),
              "trained_on": pairs.trained_on(), "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(probe, target)
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
+        write_manifest(folder, {"key": key})  # last: a folder without it was never finished
     return TrainedModel(target, config, pairs.source, source.name, seconds, history)
 
 
@@ -188,16 +195,17 @@ def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: 
                             if config.inference_free else {}),
         )
     history: list[dict] = []
-    class Trainer(SparseEncoderTrainer):
-        def add_model_card_callback(self, default_args_dict) -> None:
-            """No model card: its widget examples print progress bars and draw from Python's random generator."""
-
-    trainer = Trainer(model=model, args=args, train_dataset=data, loss=loss, callbacks=[_History(history, model, pairs)])
+    trainer = finite_loss_trainer(SparseEncoderTrainer)(model=model, args=args, train_dataset=data, loss=loss, callbacks=[_History(history, model, pairs)])
     trainer.remove_callback(transformers.trainer_callback.PrinterCallback)  # the history keeps the logs
     start = time.perf_counter()
     with fast_splade_head(model):
         trainer.train()
     seconds = time.perf_counter() - start
+    if trainer.state.global_step == 0:
+        raise ValueError(f"training took no optimiser step ({len(pairs)} pairs, batch size {config.batch_size}: the batch "
+                         f"sampler found no batch without a repeated text); nothing was saved. Use more varied pairs "
+                         f"or a smaller batch size.")
+    check_finite_weights(model)
     model.save(str(folder))
     shutil.rmtree(folder / "checkpoints", ignore_errors=True)
     return seconds, history

@@ -1,0 +1,207 @@
+"""Where the package writes what a user names: one policy for every output folder and file.
+
+Used by the train command and :func:`~splade_helpers.training.train` (``out``), ``evaluation --json``, and the
+Qdrant Edge store's root and collection folders (and so the load command's ``--path`` / ``--collection``):
+
+* never delete or overwrite what the package did not write: a folder is replaced only when every entry in it
+  is ours (listed in our manifest, or one of the engine's own files), a file only when it carries our mark;
+* never through a symbolic link, and never ``.``, the home folder or a folder that holds the working directory;
+* new content is written beside the target and swapped in atomically, so a failure or a crash leaves the old
+  output whole and never half a new one;
+* all of it checked before any long work, with a message that names the path, says why, and what to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .validation import _shown
+
+Owned = Callable[[Path], list[str]]  # a folder -> the entries in it the package did not write ([] = all ours)
+
+
+def _path(path: object, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise TypeError(f"{name}={_shown(path)} must be a path (str).")
+    if "\x00" in os.fspath(path):
+        raise ValueError(f"{name}={_shown(path)} contains a NUL character; give a plain path.")
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def existing_ancestor(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists (where a new folder would be created)."""
+    for p in (path, *path.parents):
+        if p.exists():
+            return p
+    return Path(path.anchor or ".")
+
+
+def _refuse_special(p: Path, name: str, what: str) -> None:
+    """Symbolic links, ``.``, home and the working directory's ancestors are never outputs."""
+    if p.is_symlink():
+        raise ValueError(f"{name}={str(p)!r} is a symbolic link (to {os.readlink(p)!r}); the package never writes or "
+                         f"replaces {what} through a link. Give the real path, or a new name.")
+    real, cwd = p.resolve(), Path.cwd().resolve()
+    if real == cwd or real in cwd.parents:
+        raise ValueError(f"{name}={str(p)!r} is the working directory or a folder that holds it; replacing it would "
+                         f"delete your files. Give a new sub-folder, e.g. {str(p / 'model')!r}.")
+    if real == Path.home().resolve():
+        raise ValueError(f"{name}={str(p)!r} is your home folder; give a new sub-folder of it.")
+
+
+def check_output_folder(path: object, name: str, owned: Owned | None,
+                        fix: str = "Give a new or empty folder, or move those files out first.") -> Path:
+    """An output folder we may create or replace now: checked before any long work.
+
+    Args:
+        name: how the user named it (``"--out"``, ``"out"``), for messages.
+        owned: lists the entries of an existing folder that the package did not write; ``None`` when the whole
+            folder is the package's own (its cache).
+        fix: what to do when it holds files that are not ours.
+    Returns:
+        the absolute path.
+    """
+    p = _path(path, name)
+    if p.exists() or p.is_symlink():
+        _refuse_special(p, name, "a folder")
+        if not p.is_dir():
+            raise ValueError(f"{name}={str(p)!r} is a file, not a folder; give a folder for the output.")
+        foreign = owned(p) if owned is not None else []
+        if foreign:
+            shown = ", ".join(repr(f) for f in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise ValueError(f"{name}={str(p)!r} holds files the package did not write ({shown}); it never deletes "
+                             f"them. {fix}")
+    base = existing_ancestor(p.parent)
+    if not base.is_dir():
+        raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(base)!r}); choose a "
+                         f"writable folder.")
+    return p
+
+
+def swap(a: Path, b: Path) -> None:
+    """Exchange two existing folders: ``b`` gets ``a``'s content and ``a`` the old content of ``b``.
+
+    One atomic step on Linux (``renameat2(RENAME_EXCHANGE)``); elsewhere three renames, so that a crash leaves
+    the old content under a hidden name beside ``b``, never lost.
+    """
+    if _exchange(a, b):
+        return
+    hold = Path(tempfile.mkdtemp(prefix=f".{b.name}.old-", dir=b.parent))
+    os.replace(b, hold / "content")
+    os.replace(a, b)
+    os.replace(hold / "content", a)
+    hold.rmdir()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextmanager
+def replace_folder(target: Path, name: str, owned: Owned | None) -> Iterator[Path]:
+    """Build a folder beside ``target`` and swap it in when the block succeeds; on failure the old one stays.
+
+    Yields the new folder (empty). ``target`` is checked again just before the swap (a file added meanwhile
+    is not deleted), then exchanged atomically with the new folder; the old content, all ours, is deleted.
+    """
+    target = check_output_folder(target, name, owned)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    except OSError as exc:
+        raise ValueError(f"{name}={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
+    try:
+        yield new
+        target = check_output_folder(target, name, owned)
+        if target.exists():
+            swap(new, target)
+            shutil.rmtree(new)  # now the old content, all ours
+        else:
+            os.replace(new, target)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def free_bytes(path: Path) -> int:
+    """Free space, in bytes, on the file system that holds ``path`` (or would hold it)."""
+    return shutil.disk_usage(existing_ancestor(Path(path))).free
+
+
+def check_free_space(path: Path, needed: int, what: str) -> None:
+    """Refuse before writing when the file system of ``path`` has less than ``needed`` bytes free."""
+    free = free_bytes(path)
+    if free < needed:
+        raise ValueError(f"not enough free space for {what} in {str(path)!r}: {_mb(free)} free, about {_mb(needed)} "
+                         f"needed. Free some space or choose a folder on another disk.")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def check_output_file(path: object, name: str, ours: Callable[[Path], bool]) -> Path:
+    """A file we may write now (its folder exists and is writable); an existing file only if ``ours(file)``."""
+    p = _path(path, name)
+    if p.exists() or p.is_symlink():
+        _refuse_special(p, name, "a file")
+        if p.is_dir():
+            raise ValueError(f"{name}={str(p)!r} is a folder; give a file name inside it, e.g. {str(p / 'results.json')!r}.")
+        if not p.is_file():
+            raise ValueError(f"{name}={str(p)!r} is not a regular file (a device or a pipe); give a file name.")
+        if not ours(p):
+            raise ValueError(f"{name}={str(p)!r} exists and was not written by the package; it never overwrites your "
+                             f"files. Give a new file name, or delete that file first.")
+    folder = p.parent
+    if not folder.is_dir():
+        raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); "
+                         f"choose another location.")
+    return p
+
+
+def write_file(path: Path, text: str, name: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename); a clear error on failure."""
+    fd, tmp = None, None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            fd = None
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        space = f" ({_mb(free_bytes(path.parent))} free there)" if full else ""
+        raise ValueError(f"cannot write {name}={str(path)!r}: {exc.strerror}{space}. Nothing was written; free space, "
+                         f"fix the folder's permissions, or choose another location.") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

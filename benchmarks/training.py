@@ -1,6 +1,6 @@
-"""Training splade-tiny on a laptop CPU: speed, and what each lever does to quality.
+"""Training splade-tiny on a laptop CPU: speed, an honest choice of recipe, and what each lever does.
 
-    python benchmarks/training.py                       # speed + every configuration (about 20 minutes cold)
+    python benchmarks/training.py                       # speed + selection + exploration (about 40 minutes cold)
     python benchmarks/training.py --speed-only          # the speed part only (about 2 minutes)
     python benchmarks/training.py --save                # also write benchmarks/results/training.json
 
@@ -11,10 +11,16 @@ Speed, measured side by side in one run on Cranfield's 1,398 title pairs (batch 
 - seconds for the train command on ``mini`` from start to finish (as the test suite runs it).
 Targets on a quiet 2-core machine: one epoch over the title pairs <= 90 s; the run on mini < 60 s.
 
-Quality: each configuration is trained (or loaded from the model cache) and evaluated on the test
-half of Cranfield's queries (``split_queries(seed=42)``, never used for training), documents read
-to 256 tokens: nDCG@10 with a 95 % paired-bootstrap interval against the bundled model, non-zeros
-per document and query, and expected FLOPS per query-document pair. Prints a table, then one JSON line.
+Selection, on the tuning half of Cranfield's queries only (``split_queries(seed=42)``): every candidate
+recipe (pairs, teacher, loss, negatives, learning rate, epochs, lambda) is scored by nDCG@10 on the 112
+tuning queries: a recipe that uses no query (titles) is trained once and scored on all of them; a recipe
+that trains on judged queries is cross-validated over two folds of the tuning half
+(``split_queries(tune, seed=1)``: trained on one fold, scored on the other, both ways). The best mean wins
+(ties: fewer FLOPS); it is then trained on the whole tuning half and reported once on the test half.
+
+Exploration, labelled as such: every candidate (and an inference-free model) trained on its full data
+and scored on the test half, documents read to 256 tokens, with a 95 % paired-bootstrap interval against
+the bundled model; nothing is chosen from it. Prints the tables, then one JSON line.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,41 +45,87 @@ TARGET_EPOCH_S = 90.0
 TARGET_MINI_S = 60.0
 # the run on mini, as tests/test_training.py makes it
 MINI_TRAIN_ARGS = ["--dataset", "mini", "--pairs", "titles", "--batch-size", "8", "--max-length", "64"]
-
-
-def configurations(ds, tune):
-    """name -> (pairs builder, config): the levers tried."""
-    titles = lambda: T.title_pairs(ds)  # noqa: E731
-    qrels = lambda: T.qrels_pairs(ds, tune)  # noqa: E731
-
-    def distilled(pairs_fn, teacher="hybrid", negatives=3):
-        def build():
-            pairs = pairs_fn()
-            return T.distillation_examples(ds, pairs, T.teacher_scores(ds, pairs.anchors, teacher), negatives=negatives, seed=42)
-        return build
-
-    return {
-        "titles, lambda 3e-5 (SPLADE's usual)": (titles, T.TrainConfig()),
-        "titles, lambda 0": (titles, T.TrainConfig(lambda_d=0.0, lambda_q=0.0)),
-        "titles, lambda 0.1": (titles, T.TrainConfig(lambda_d=0.1, lambda_q=0.1)),
-        "titles, lambda 1": (titles, T.TrainConfig(lambda_d=1.0, lambda_q=1.0)),
-        "titles, learning rate 1e-5": (titles, T.TrainConfig(learning_rate=1e-5)),
-        "titles, 256 tokens": (titles, T.TrainConfig(max_length=256)),
-        "titles, 3 epochs": (titles, T.TrainConfig(epochs=3)),
-        "titles + hybrid teacher, 3 negatives": (distilled(titles), T.TrainConfig()),
-        "titles + dense teacher, 3 negatives": (distilled(titles, "dense"), T.TrainConfig()),
-        "qrels (tuning half)": (qrels, T.TrainConfig()),
-        "qrels + hybrid teacher, 3 neg., lr 5e-5": (distilled(qrels), T.TrainConfig()),
-        "qrels + hybrid teacher, 3 neg., lr 2e-4": (distilled(qrels), T.TrainConfig(learning_rate=2e-4)),
-        "qrels + hybrid teacher, 1 neg., lr 1e-4, 2 ep.": (distilled(qrels, negatives=1), T.TrainConfig(learning_rate=1e-4, epochs=2)),
-        "qrels + hybrid teacher, 3 neg., lr 1e-4, 2 ep.": (distilled(qrels), T.TrainConfig(learning_rate=1e-4, epochs=2)),
-        "inference-free, titles": (titles, T.TrainConfig(lambda_d=0.0, lambda_q=0.0, inference_free=True)),
-        "inference-free, qrels + hybrid teacher": (distilled(qrels), T.TrainConfig(learning_rate=1e-4, epochs=2,
-                                                                                   inference_free=True)),
-    }
-
-
+SPLIT_SEED = 42  # the course's tuning/test split (notebook 04)
+INNER_SEED = 1  # the two folds of the tuning half that cross-validate the recipes trained on judged queries
 DOC_MAX_LENGTH = 256  # the best truncation for the bundled model on Cranfield (notebook 02)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: which pairs, a teacher (distillation) and its negatives, and the settings."""
+
+    pairs: str  # "titles" (no query used) or "qrels" (judged queries)
+    config: T.TrainConfig = T.TrainConfig()
+    teacher: str | None = None
+    negatives: int = 3
+
+    def settings(self) -> dict:
+        """What a reader needs to tell recipes apart (stored with each result)."""
+        c = self.config
+        loss = c.distill_loss if self.teacher else "in-batch"
+        return {"pairs": self.pairs, "teacher": self.teacher, "negatives": self.negatives if self.teacher else None,
+                "loss": loss, "learning_rate": c.learning_rate, "epochs": c.epochs, "lambda_d": c.lambda_d,
+                "lambda_q": c.lambda_q, "max_length": c.max_length, "inference_free": c.inference_free}
+
+
+DISTIL = dict(learning_rate=1e-4, epochs=2)
+CANDIDATES = {
+    "titles, lambda 3e-5 (library example)": Recipe("titles"),
+    "titles, lambda 1e-4 (naver splade_max)": Recipe("titles", T.TrainConfig(lambda_d=1e-4, lambda_q=3e-4)),
+    "titles, lambda 0": Recipe("titles", T.TrainConfig(lambda_d=0.0, lambda_q=0.0)),
+    "titles, lambda 0.1": Recipe("titles", T.TrainConfig(lambda_d=0.1, lambda_q=0.1)),
+    "titles, 3 epochs": Recipe("titles", T.TrainConfig(epochs=3)),
+    "titles + hybrid teacher": Recipe("titles", teacher="hybrid"),
+    "qrels, in-batch negatives": Recipe("qrels"),
+    "qrels + hybrid, margin-MSE, lr 1e-4, 2 ep": Recipe("qrels", T.TrainConfig(**DISTIL), "hybrid"),
+    "qrels + hybrid, KL, lr 1e-4, 2 ep": Recipe("qrels", T.TrainConfig(**DISTIL, distill_loss="kl"), "hybrid"),
+    "qrels + hybrid, margin-MSE, lr 2e-4, 1 ep": Recipe("qrels", T.TrainConfig(learning_rate=2e-4), "hybrid"),
+    "qrels + hybrid, margin-MSE, 1 negative": Recipe("qrels", T.TrainConfig(**DISTIL), "hybrid", negatives=1),
+    "qrels + dense, margin-MSE, lr 1e-4, 2 ep": Recipe("qrels", T.TrainConfig(**DISTIL), "dense"),
+    "qrels + hybrid, margin-MSE, lambda 0.4 (SPLADE++)": Recipe("qrels", T.TrainConfig(**DISTIL, lambda_d=0.4, lambda_q=0.5),
+                                                               "hybrid"),
+}
+EXPLORATION_ONLY = {  # not candidates: a different product (no model call per query), compared in notebook 06
+    "inference-free, titles, lambda 0": Recipe("titles", T.TrainConfig(lambda_d=0.0, lambda_q=0.0, inference_free=True)),
+}
+
+
+def build_pairs(ds, recipe: Recipe, queries: list[str] | None) -> T.Pairs:
+    """The recipe's training examples: titles, or the judged pairs of ``queries``; with its teacher's negatives."""
+    pairs = T.title_pairs(ds) if recipe.pairs == "titles" else T.qrels_pairs(ds, queries, split_seed=SPLIT_SEED)
+    if recipe.teacher:
+        pairs = T.distillation_examples(ds, pairs, T.teacher_scores(ds, pairs.anchors, recipe.teacher),
+                                        negatives=recipe.negatives, seed=SPLIT_SEED)
+    return pairs
+
+
+def measured(model: T.TrainedModel, ds, queries: list[str]) -> dict:
+    """nDCG@10 (per query), non-zeros and FLOPS of a trained model on ``queries``, documents read to 256 tokens."""
+    return T.measure_encoder(model.encoder(doc_max_length=DOC_MAX_LENGTH), ds, queries)
+
+
+def select(ds, tune: list[str], candidates: dict[str, Recipe], bundled_tune: np.ndarray) -> dict:
+    """Each candidate's nDCG@10 on the tuning half (cross-validated when it trains on judged queries); the winner."""
+    folds = sh.split_queries(tune, seed=INNER_SEED)
+    rows = []
+    for name, recipe in candidates.items():
+        start = time.perf_counter()
+        if recipe.pairs == "titles":
+            scores = dict(zip(tune, measured(T.train(build_pairs(ds, recipe, None), recipe.config), ds, tune)["per_query"]))
+        else:
+            scores = {}
+            for train_on, score_on in ((folds[0], folds[1]), (folds[1], folds[0])):
+                model = T.train(build_pairs(ds, recipe, train_on), recipe.config)
+                scores.update(zip(score_on, measured(model, ds, score_on)["per_query"]))
+        per_query = np.array([scores[q] for q in tune])
+        c = sh.paired_comparison(per_query, bundled_tune, seed=SPLIT_SEED)
+        rows.append({"name": name, **recipe.settings(), "tune_ndcg": float(per_query.mean()),
+                     "scored": "all tuning queries" if recipe.pairs == "titles" else "2-fold cross-validation",
+                     "vs_bundled_tune": c})
+        print(f"  scored {name} on the tuning half: {per_query.mean():.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+    best = max(rows, key=lambda r: r["tune_ndcg"])
+    return {"inner_seed": INNER_SEED, "folds": [len(f) for f in folds], "candidates": rows, "winner": best["name"],
+            "bundled_tune_ndcg": float(bundled_tune.mean())}
 
 
 def speed(ds, steps: int) -> dict:
@@ -123,15 +176,65 @@ def mini_run() -> float:
     return seconds
 
 
+def quality(ds, tune: list[str], test: list[str], only: str | None) -> dict:
+    """Selection on the tuning half, the winner once on the test half, and every candidate on the test half (exploration)."""
+    wanted = None if not only else [w.strip() for w in only.split(";")]
+    candidates = {k: v for k, v in CANDIDATES.items() if not wanted or any(w in k for w in wanted)}
+    bundled = sh.SpladeEncoder(doc_max_length=DOC_MAX_LENGTH)
+    base_tune, base = (T.measure_encoder(bundled, ds, q) for q in (tune, test))
+    bm25 = sh.BM25Retriever().index(ds.doc_ids, ds.doc_texts)
+    _, per = sh.evaluate_run(bm25.run(test, [ds.query(q) for q in test], 100), ds.qrels, test)
+    bm25_test = np.array([per[q]["nDCG@10"] for q in test])
+    selection = select(ds, tune, candidates, base_tune["per_query"])
+    rows = [{"name": "bundled splade-tiny (no training)", "train_s": 0.0, "candidate": False, **base}]
+    for name, recipe in {**candidates, **EXPLORATION_ONLY}.items():
+        pairs = build_pairs(ds, recipe, tune)
+        model = T.train(pairs, recipe.config)
+        rows.append({"name": name, "train_s": model.seconds, "examples": len(pairs), "candidate": name in candidates,
+                     **recipe.settings(), **measured(model, ds, test)})
+        print(f"  trained {name} on its full data: {model.seconds:.0f} s", flush=True)
+    reference = np.array(base["per_query"])
+    for r in rows:
+        r["ndcg"] = float(np.mean(r["per_query"]))
+        r["vs_bundled"] = sh.paired_comparison(r["per_query"], reference, seed=SPLIT_SEED) if r is not rows[0] else None
+        r["vs_bm25"] = sh.paired_comparison(r["per_query"], bm25_test, seed=SPLIT_SEED)
+    chosen = next(r for r in rows if r["name"] == selection["winner"])
+    print_tables(selection, rows, float(bm25_test.mean()), len(tune), len(test))
+    return {"bm25_test_ndcg": float(bm25_test.mean()), "selection": selection,
+            "chosen": {k: v for k, v in chosen.items() if k not in ("per_query", "nDCG@10")},
+            "results": [{k: v for k, v in r.items() if k not in ("per_query", "nDCG@10")} for r in rows]}
+
+
+def interval(c: dict | None) -> str:
+    return "" if c is None else f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+
+
+def print_tables(selection: dict, rows: list[dict], bm25_test: float, n_tune: int, n_test: int) -> None:
+    """The selection on the tuning half, the winner on the test half, and the exploration table."""
+    print(f"\nselection on the tuning half ({n_tune} queries; folds of {selection['folds']} for recipes trained on judged "
+          f"queries); bundled nDCG@10 {selection['bundled_tune_ndcg']:.3f}")
+    print(f"{'candidate':<52}{'nDCG@10':>8}{'vs bundled [95% CI]':>26}  scored on")
+    for r in sorted(selection["candidates"], key=lambda r: -r["tune_ndcg"]):
+        print(f"{r['name']:<52}{r['tune_ndcg']:>8.3f}{interval(r['vs_bundled_tune']):>26}  {r['scored']}")
+    chosen = next(r for r in rows if r["name"] == selection["winner"])
+    print(f"chosen among {len(selection['candidates'])}: {selection['winner']}; on the test half ({n_test} queries, reported "
+          f"once): nDCG@10 {chosen['ndcg']:.3f}, vs bundled {interval(chosen['vs_bundled'])}, vs BM25 {interval(chosen['vs_bm25'])}")
+    print(f"\nexploration on the test half (nothing is chosen from it); BM25 nDCG@10 {bm25_test:.3f}")
+    print(f"{'configuration':<52}{'nDCG@10':>8}{'vs bundled [95% CI]':>26}{'doc nz':>8}{'query nz':>9}{'FLOPS':>7}{'train s':>8}")
+    for r in rows:
+        print(f"{r['name']:<52}{r['ndcg']:>8.3f}{interval(r['vs_bundled']):>26}{r['doc_nonzeros']:>8.0f}"
+              f"{r['query_nonzeros']:>9.0f}{r['flops']:>7.1f}{r['train_s']:>8.0f}")
+
+
 def main() -> None:
     parser = common.parser(__doc__, dataset=False)  # --save [FILE]
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-epochs", action="store_true", help="skip timing whole epochs (tests)")
     parser.add_argument("--steps", type=int, default=6, help="steps per path in the speed comparison")
-    parser.add_argument("--only", default=None, help="comma-separated configuration names (default: all)")
+    parser.add_argument("--only", default=None, help="candidates whose name contains one of these ;-separated strings")
     args = parser.parse_args()
     ds = sh.load_dataset("cranfield")
-    tune, test = sh.split_queries(ds.judged_query_ids, seed=42)
+    tune, test = sh.split_queries(ds.judged_query_ids, seed=SPLIT_SEED)
 
     per_second = speed(ds, args.steps)
     print(f"pairs per second (batch 32, 128 tokens): library path {per_second['library path']:.1f}, "
@@ -153,37 +256,8 @@ def main() -> None:
             "epoch_seconds": {str(k): round(v, 1) for k, v in epochs.items()}, "target_epoch_s": TARGET_EPOCH_S,
             "target_met": bool(epochs) and epochs[128] <= TARGET_EPOCH_S and mini_s < TARGET_MINI_S, "results": []}
     if not args.speed_only:
-        base = T.measure_encoder(sh.SpladeEncoder(doc_max_length=DOC_MAX_LENGTH), ds, test)
-        bm25 = sh.BM25Retriever().index(ds.doc_ids, ds.doc_texts)
-        _, per = sh.evaluate_run(bm25.run(test, [ds.query(q) for q in test], 100), ds.qrels, test)
-        bm25_test = float(np.mean([per[q]["nDCG@10"] for q in test]))
-        rows = [{"name": "bundled splade-tiny (no training)", "train_s": 0.0, **base}]
-        wanted = None if not args.only else [w.strip() for w in args.only.split(",")]
-        for name, (build, config) in configurations(ds, tune).items():
-            if wanted and not any(w in name for w in wanted):
-                continue
-            pairs = build()
-            model = T.train(pairs, config)
-            encoder = model.encoder(doc_max_length=DOC_MAX_LENGTH)
-            rows.append({"name": name, "train_s": model.seconds, "examples": len(pairs), **T.measure_encoder(encoder, ds, test)})
-            print(f"  trained {name}: {model.seconds:.0f} s", flush=True)
-        print(f"\ntest half: {len(test)} queries, documents read to 256 tokens; BM25 nDCG@10 {bm25_test:.3f}")
-        print(f"{'configuration':<48}{'nDCG@10':>8}{'vs bundled [95% CI]':>24}{'doc nz':>8}{'query nz':>9}{'FLOPS':>7}{'train s':>8}")
-        reference = np.array(base["per_query"])
-        for r in rows:
-            mine = np.array(r["per_query"])
-            c = sh.paired_comparison(mine, reference, seed=42) if r is not rows[0] else None
-            r["ndcg"] = float(mine.mean())
-            r["vs_bundled"] = c
-            diff = f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]" if c else ""
-            print(f"{r['name']:<48}{r['ndcg']:>8.3f}{diff:>24}{r['doc_nonzeros']:>8.0f}{r['query_nonzeros']:>9.0f}{r['flops']:>7.1f}"
-                  f"{r['train_s']:>8.0f}")
-        line["bm25_test_ndcg"] = bm25_test
-        line["results"] = [{k: v for k, v in r.items() if k not in ("per_query", "nDCG@10")} for r in rows]
-        better = [r for r in rows[1:] if r["vs_bundled"]["ci_low"] > 0 and r["flops"] <= rows[0]["flops"]]
-        line["goal_met"] = bool(better)
-        print("goal (beats the bundled model on the test half, CI above 0, at no more FLOPS): "
-              + (f"met by {', '.join(r['name'] for r in better)}" if better else "NOT met"))
+        line.update(quality(ds, tune, test, args.only))
+    line.update(machine=common.machine_info(), command=common.command())  # the load average at the end of the run
     if args.save is not None:
         common.save("training", line, args.save or None)
     print(json.dumps({k: v for k, v in line.items() if k != "results"}))

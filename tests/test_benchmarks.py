@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = ROOT / "docs" / "performance.md"
+TRAINING_PAGE = ROOT / "docs" / "training.md"
 
 
 def load_report():
@@ -91,12 +92,25 @@ def test_stored_results_keep_the_keys_the_notebooks_read():
     scale = json.loads((RESULTS / "qdrant_scale.json").read_text())  # notebook 05
     assert {"machine", "results", "figures", "met"} <= set(scale) and {"cpus", "machine"} <= set(scale["machine"])
     training = json.loads((RESULTS / "training.json").read_text())  # notebook 06
-    assert {"bm25_test_ndcg", "results"} <= set(training)
-    assert {"name", "ndcg", "vs_bundled", "flops", "train_s"} <= set(training["results"][0])
+    assert {"bm25_test_ndcg", "results", "selection", "chosen"} <= set(training)
+    assert {"name", "ndcg", "vs_bundled", "vs_bm25", "flops", "train_s", "candidate"} <= set(training["results"][0])
+    selection = training["selection"]
+    assert {"candidates", "winner", "folds", "inner_seed", "bundled_tune_ndcg"} <= set(selection)
+    assert {"name", "tune_ndcg", "vs_bundled_tune", "scored", "pairs", "teacher", "loss", "learning_rate", "epochs",
+            "lambda_d", "lambda_q", "negatives"} <= set(selection["candidates"][0])
+    winner = max(selection["candidates"], key=lambda c: c["tune_ndcg"])
+    assert winner["name"] == selection["winner"] == training["chosen"]["name"]  # chosen on the tuning half only
 
 
 def test_performance_page_is_generated_from_the_stored_results():
     assert PAGE.read_text() == report.render(RESULTS), "docs/performance.md is out of date: run python benchmarks/report.py"
+
+
+def test_training_page_block_is_generated_from_the_stored_results():
+    current = TRAINING_PAGE.read_text()
+    assert current == report.training_page(current, json.loads((RESULTS / "training.json").read_text())), (
+        "docs/training.md is out of date: run python benchmarks/report.py")
+    assert report.BEGIN in current and report.END in current and "Not measured yet" not in current
 
 
 def scaled(value, factor: float):

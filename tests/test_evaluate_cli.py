@@ -17,6 +17,18 @@ def test_cli_on_the_mini_corpus_writes_json(tmp_path, capsys):
     assert set(row) >= {"nDCG@10", "R@100", "MRR@10", "encode_s", "per_query"} and len(row["per_query"]) == 20
 
 
+def test_cli_evaluates_one_half_of_the_queries(tmp_path, capsys):
+    from splade_helpers import load_dataset, split_queries
+
+    out = tmp_path / "test.json"
+    assert main(["--dataset", "mini", "--retrievers", "bm25", "--queries", "test", "--split-seed", "7", "--json", str(out)]) == 0
+    assert "10 judged queries (the test half of split_queries(seed=7))" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    _, test = split_queries(load_dataset("mini").judged_query_ids, seed=7)
+    assert data["queries"] == "test" and data["split_seed"] == 7 and data["trained_queries_included"] == 0
+    assert set(data["results"][0]["per_query"]) == set(test) and data["warning"] is None
+
+
 def test_cli_errors_are_short_and_name_the_problem(capsys):
     assert main(["--dataset", "nope"]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err

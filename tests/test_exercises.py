@@ -382,3 +382,33 @@ def test_check_taat(capsys):
     assert not exercises.check_taat(matches_only) and "one score per document" in capsys.readouterr().out
     assert not exercises.check_taat(as_dict) and "not a dict" in capsys.readouterr().out
     assert not exercises.check_taat(not_yet) and "Not implemented yet" in capsys.readouterr().out
+
+
+def test_check_flops(capsys):
+    def right(w):
+        return (w.mean(dim=0) ** 2).sum()
+
+    def no_return(w):
+        (w.mean(dim=0) ** 2).sum()
+
+    def sum_not_mean(w):  # the 1/B forgotten
+        return (w.sum(dim=0) ** 2).sum()
+
+    def divided_after_squaring(w):
+        return (w.sum(dim=0) ** 2).sum() / w.shape[0]
+
+    def mean_of_squares(w):
+        return (w ** 2).mean(dim=0).sum()
+
+    def per_vector(w):
+        return w.mean(dim=0) ** 2
+
+    assert exercises.check_flops(right) and "Correct" in capsys.readouterr().out
+    assert not exercises.check_flops(no_return) and "Your function returned None" in capsys.readouterr().out
+    assert not exercises.check_flops(sum_not_mean)
+    assert "the 1/B is missing" in (out := capsys.readouterr().out) and "B² = 64 times too large" in out
+    assert not exercises.check_flops(divided_after_squaring) and "divide by B before squaring" in capsys.readouterr().out
+    assert not exercises.check_flops(mean_of_squares) and "not the mean of the squares" in capsys.readouterr().out
+    assert not exercises.check_flops(per_vector) and "Return one number" in capsys.readouterr().out
+    assert not exercises.check_flops(lambda w: (_ for _ in ()).throw(NotImplementedError()))
+    assert "Not implemented yet" in capsys.readouterr().out

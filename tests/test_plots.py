@@ -34,3 +34,25 @@ def test_the_other_figures():
     assert comparison.layout.xaxis.range[0] > 0.3  # the axis shows the differences, not 0..1
     curve = plots.alpha_curve_figure([0, 0.5, 1], [0.3, 0.4, 0.35], 0.5, 0.4)
     assert curve.data[1].x == (0.5,) and curve.data[1].y == (0.4,)
+
+
+def test_training_figures_smooth_the_loss_and_draw_computed_intervals():
+    assert plots.running_mean([1.0, 3.0, 2.0, 6.0], 3) == [1.0, 2.0, 2.0, pytest.approx(11 / 3)]
+    history = [{"step": 0, "document_nonzeros": 200.0, "query_nonzeros": 60.0}] + [
+        {"step": s, "base_loss": v, "document_regularizer_loss": 0.01 * s, "query_regularizer_loss": 0.0,
+         "document_nonzeros": 200.0 - s, "query_nonzeros": 60.0 - s} for s, v in ((4, 0.8), (8, 0.9), (12, 0.7))]
+    fig = plots.training_figure(history, smooth=2)
+    smoothed = next(t for t in fig.data if "running mean" in t.name)
+    assert list(smoothed.y) == [0.8, 0.85, 0.8] and list(smoothed.x) == [4, 8, 12]
+    measured = {"bundled": {"flops": 12.4, "nDCG@10": 0.353, "doc_nonzeros": 230, "query_nonzeros": 61, "index_mb": 2.6},
+                "lambda 0.1": {"flops": 1.3, "nDCG@10": 0.339, "doc_nonzeros": 58, "query_nonzeros": 18, "index_mb": 0.7}}
+    comparison = {"mean_diff": -0.014, "ci_low": -0.037, "ci_high": 0.010}
+    fig = plots.tradeoff_figure(measured, {"lambda 0.1": comparison})
+    assert list(fig.data[0].y) == [0.0, -0.014] and fig.data[0].error_y.array[1] == pytest.approx(0.024)
+    assert fig.data[0].error_y.arrayminus[1] == pytest.approx(0.023) and "nDCG@10 − bundled" in fig.layout.yaxis.title.text
+    assert list(plots.tradeoff_figure(measured).data[0].y) == [0.353, 0.339] and plots.tradeoff_figure(measured).data[0].error_y.array is None
+    candidates = [{"name": "a", "tune_ndcg": 0.36, "vs_bundled_tune": {"mean_diff": 0.01, "ci_low": -0.01, "ci_high": 0.03}},
+                  {"name": "b", "tune_ndcg": 0.37, "vs_bundled_tune": {"mean_diff": 0.02, "ci_low": 0.0, "ci_high": 0.04}}]
+    fig = plots.selection_figure(candidates, {"b": comparison}, winner="b")
+    assert list(fig.layout.yaxis.ticktext) == ["a", "<b>b (chosen)</b>"]  # sorted by the tuning-half score
+    assert list(fig.data[0].x) == [0.01, 0.02] and list(fig.data[1].x) == [-0.014]  # the test half: only what was explored

@@ -2,10 +2,14 @@
 
     python -m splade_helpers.evaluation --dataset cranfield|mini|PATH_TO_BEIR_FOLDER \\
         [--retrievers bm25,splade,dense,hybrid] [--json FILE] [--no-cache] \\
-        [--backend memory|qdrant|edge|local|server] [--splade-model NAME_OR_FOLDER]
+        [--backend memory|qdrant|edge|local|server] [--splade-model NAME_OR_FOLDER] \\
+        [--queries all|tune|test] [--split-seed N] [--include-trained-queries]
 
-Prints one row per retriever (nDCG@10, R@100, MRR@10 over the judged queries, and the seconds
-spent encoding in this run: near 0 when the encodings come from the on-disk cache).
+Prints one row per retriever (nDCG@10, R@100, MRR@10 over the judged queries, or one half of
+``split_queries(seed)``, and the seconds spent encoding in this run: near 0 when the encodings come
+from the on-disk cache). A SPLADE folder made by ``python -m splade_helpers.training`` records the
+queries it trained on: metrics over any of them are refused, or reported labelled with
+``--include-trained-queries``.
 """
 
 from __future__ import annotations
@@ -18,9 +22,59 @@ from pathlib import Path
 
 from ..datasets import available_datasets, load_dataset
 from ..fusion import ENGINE_HYBRID
-from ..retrievers import RETRIEVERS
 from ..folders import check_output_file, write_file
+from ..retrievers import RETRIEVERS, retriever_names
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
+
+QUERY_SETS = ("all", "tune", "test")
+DEFAULT_SPLIT_SEED = 42  # the course's split (notebook 04); a trained folder's own split seed wins
+
+
+def evaluation_queries(dataset, which: str, split_seed: int) -> list[str]:
+    """The judged queries to evaluate: all of them, or one half of ``split_queries(judged, seed=split_seed)``."""
+    if which == "all":
+        return dataset.judged_query_ids
+    from ..tuning import split_queries
+
+    return dict(zip(("tune", "test"), split_queries(dataset.judged_query_ids, seed=split_seed)))[which]
+
+
+def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[str], int | None, list[str]]:
+    """The queries to evaluate, the split seed used, and those among them that trained ``--splade-model``.
+
+    Raises ValueError when some of them trained the model and ``--include-trained-queries`` was not given.
+    """
+    record = None
+    if args.splade_model and {"splade", "hybrid"} & set(names):
+        from ..training.provenance import trained_on
+
+        record = trained_on(args.splade_model)
+    recorded = (record or {}).get("split_seed")
+    seed = args.split_seed if args.split_seed is not None else recorded if recorded is not None else DEFAULT_SPLIT_SEED
+    query_ids = evaluation_queries(dataset, args.queries, seed)
+    if record is None:
+        return query_ids, None if args.queries == "all" else seed, []
+    from ..training.provenance import trained_queries
+
+    leaked = trained_queries(record, dataset.name, query_ids)
+    if leaked and not args.include_trained_queries:
+        held = [q for q in query_ids if q not in set(leaked)]
+        raise ValueError(
+            f"{len(leaked)} of the {len(query_ids)} queries asked for (--queries {args.queries}) trained the SPLADE model "
+            f"{args.splade_model!r}: its metrics over them measure memory, not retrieval. Evaluate it on the queries it "
+            f"never saw ({len(held)} here): --queries {_other_half(record, dataset, seed)} --split-seed {seed}; or pass "
+            f"--include-trained-queries to report them anyway, labelled.")
+    return query_ids, None if args.queries == "all" else seed, leaked
+
+
+def _other_half(record: dict, dataset, seed: int) -> str:
+    """The half of ``split_queries(seed)`` that holds none of the model's training queries, else ``test``."""
+    from ..training.provenance import trained_queries
+
+    for half in ("test", "tune"):
+        if not trained_queries(record, dataset.name, evaluation_queries(dataset, half, seed)):
+            return half
+    return "test"
 
 
 MADE_BY = "splade_helpers.evaluation"
@@ -48,17 +102,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "vector's top k, the hybrid fused by the engine): qdrant (a server if QDRANT_URL is set, "
                              "else Qdrant Edge), edge, local (qdrant-client's local mode), server")
     parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
+    parser.add_argument("--queries", choices=QUERY_SETS, default="all",
+                        help="all judged queries, or one half of split_queries(seed): tune or test")
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help=f"the split's seed (default: the one a trained --splade-model records, else {DEFAULT_SPLIT_SEED})")
+    parser.add_argument("--include-trained-queries", action="store_true",
+                        help="report metrics over queries that trained --splade-model, labelled, instead of refusing")
     args = parser.parse_args(argv)
     try:
         if args.json:  # before the run, not after it; an existing file only if this command wrote it
             json_path = check_output_file(args.json, "--json", ours)
         dataset = load_dataset(args.dataset)
+        query_ids, seed, leaked = held_out(args, dataset, retriever_names(args.retrievers))
         rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
-                                  splade_model=args.splade_model)
+                                  splade_model=args.splade_model, query_ids=query_ids)
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{dataset!r}; {rows[0]['queries']} judged queries, top {args.k} per query, backend {args.backend}")
+    which = "all" if seed is None else f"the {args.queries} half of split_queries(seed={seed})"
+    print(f"{dataset!r}; {rows[0]['queries']} judged queries ({which}), top {args.k} per query, backend {args.backend}")
+    warning = (f"WARNING: {len(leaked)} of these {len(query_ids)} queries trained the SPLADE model: its splade and hybrid "
+               f"rows are optimistic (they measure memory, not retrieval)." if leaked else None)
+    if warning:
+        print(warning)
     print(format_table(rows))
     if any(r["retriever"] == hybrid_label("engine") for r in rows):
         fusion = ENGINE_HYBRID
@@ -66,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{fusion['prefetch_limit']} of {', '.join(fusion['vectors'])} (what a deployment runs); "
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
-        record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "results": rows}
+        record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
+                  "split_seed": seed, "trained_queries_included": len(leaked), "warning": warning, "results": rows}
         try:
             write_file(json_path, json.dumps(record, indent=1), "--json")
         except ValueError as exc:

@@ -13,7 +13,7 @@ import numpy as np
 from ..datasets import Dataset
 from ..fusion import ENGINE_HYBRID, RECOMMENDED_HYBRID
 from ..retrievers import RETRIEVERS, HybridRetriever, Retriever, build_retrievers, retriever_names
-from ..validation import check_bool, check_int
+from ..validation import check_bool, check_int, check_unique_ids
 from .metrics import MEASURES, evaluate_run
 
 if TYPE_CHECKING:
@@ -66,8 +66,9 @@ def compare_retrievers(
     cache: bool = True,
     backend: str | QdrantStore = "memory",
     splade_model: str | None = None,
+    query_ids: Sequence[str] | None = None,
 ) -> list[dict]:
-    """Index ``dataset`` with each retriever, search every judged query, and measure (notebook 00).
+    """Index ``dataset`` with each retriever, search every judged query (or ``query_ids``), and measure (notebook 00).
 
     Args:
         backend: ``"memory"`` (numpy / scipy here: each retriever scores every document, the hybrid fuses
@@ -80,6 +81,8 @@ def compare_retrievers(
             (``fusion.ENGINE_HYBRID``), and ``("memory")``, the recommended hybrid computed in memory from the
             same encoders, for comparison.
         splade_model: a hub id or folder for SPLADE (default: ``$SPLADE_MODEL`` or the bundled model).
+        query_ids: the judged queries to search and average over (default: all of them), e.g. one half
+            of ``split_queries`` to evaluate a model on queries it did not train on.
     Returns:
         one dict per row: ``retriever``, the metrics, ``encode_s``, ``queries``, and ``per_query``
         (query id -> metrics).
@@ -92,6 +95,8 @@ def compare_retrievers(
     if not qids:
         raise ValueError(f"{dataset.name!r} has no judged query (no query with a relevant document); "
                          f"nothing can be measured. Check its qrels.")
+    if query_ids is not None:
+        qids = _judged_subset(dataset, query_ids)
     names = retriever_names(names)
     texts = [dataset.query(q) for q in qids]
     if isinstance(backend, str) and backend == "memory":
@@ -102,6 +107,17 @@ def compare_retrievers(
     finally:
         if owned:
             store.close()
+
+
+def _judged_subset(dataset: Dataset, query_ids: Sequence[str]) -> list[str]:
+    """``query_ids`` checked: unique, at least one, each a judged query of ``dataset``."""
+    query_ids = check_unique_ids(query_ids, "query_ids")
+    judged = set(dataset.judged_query_ids)
+    unknown = [q for q in query_ids if q not in judged]
+    if unknown or not query_ids:
+        raise ValueError(f"query_ids must be judged queries of {dataset.name!r} (at least one); {unknown[:3]} are not. "
+                         f"Use dataset.judged_query_ids or one half of split_queries(dataset.judged_query_ids).")
+    return query_ids
 
 
 def _uncached(retrievers, cache: bool) -> None:

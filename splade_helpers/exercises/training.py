@@ -34,12 +34,17 @@ def check_flops(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
             return False
         if abs(got - expected) <= 1e-5 * max(1.0, abs(expected)):
             continue
+        b, total = reps.shape[0], reps.sum(dim=0)
         hints = {
             "square the mean weight of each term over the batch, then sum over terms (not the mean of the squares)":
                 float((reps ** 2).mean(dim=0).sum()),
             "average over the batch (dim 0), one value per vocabulary term; not over the vocabulary":
                 float((reps.mean(dim=1) ** 2).sum()),
             "that is the L1 norm of the mean; FLOPS squares each term's mean": float(reps.mean(dim=0).abs().sum()),
+            f"the 1/B is missing: you summed each term's weights over the batch instead of averaging them (B = {b} "
+            f"here, so your value is B² = {b * b} times too large)": float((total ** 2).sum()),
+            f"divide by B before squaring: (sum / B)² is the squared mean; sum² / B is B = {b} times too large":
+                float((total ** 2).sum() / b),
         }
         for hint, wrong in hints.items():
             if abs(got - wrong) <= 1e-5 * max(1.0, abs(wrong)):

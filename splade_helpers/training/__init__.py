@@ -4,16 +4,18 @@
 - :mod:`.pairs`: title pairs, judged pairs of the tuning queries, distillation lists and their teachers;
 - :mod:`.trainer`: :func:`train` through ``SparseEncoderTrainer``, cached on disk by everything that shapes a model
   (fast on a CPU thanks to :mod:`splade_helpers.kernels.training_head`);
-- :mod:`.measure`: nDCG@10, non-zeros and FLOPS of an encoder; the share of negative logits.
+- :mod:`.measure`: nDCG@10, non-zeros and FLOPS of an encoder; the share of negative logits;
+- :mod:`.provenance`: what a trained folder was trained on (the queries it must not be evaluated on).
 """
 
 from .measure import measure_encoder, negative_logit_share
-from .objective import flops, ranking_loss, regulariser_weight, splade_objective
+from .objective import flops, kl_distillation, margin_mse, ranking_loss, regulariser_weight, splade_objective
 from .pairs import PAIR_KINDS, TEACHERS, Pairs, distillation_examples, qrels_pairs, teacher_scores, title_pairs
-from .trainer import TrainConfig, TrainedModel, model_key, train
+from .provenance import trained_on, trained_queries
+from .trainer import DISTILL_LOSSES, TrainConfig, TrainedModel, model_key, train
 
 __all__ = [
-    "PAIR_KINDS", "TEACHERS", "Pairs", "TrainConfig", "TrainedModel", "distillation_examples", "flops", "measure_encoder",
-    "model_key", "negative_logit_share", "qrels_pairs", "ranking_loss", "regulariser_weight", "splade_objective",
-    "teacher_scores", "title_pairs", "train",
+    "DISTILL_LOSSES", "PAIR_KINDS", "TEACHERS", "Pairs", "TrainConfig", "TrainedModel", "distillation_examples", "flops",
+    "kl_distillation", "margin_mse", "measure_encoder", "model_key", "negative_logit_share", "qrels_pairs", "ranking_loss",
+    "regulariser_weight", "splade_objective", "teacher_scores", "title_pairs", "train", "trained_on", "trained_queries",
 ]

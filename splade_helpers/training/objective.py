@@ -15,7 +15,15 @@ ranking loss::
 * The lambdas grow from 0 to their value over the first third of training (quadratically), so the
   model first learns to rank, then to be sparse.
 
-The functions below compute it on a batch, tested equal to sentence-transformers within 1e-5.
+With a teacher (distillation), the ranking loss compares the student's scores of a query's list (its
+positive and its hard negatives) with the teacher's scores of the same list instead:
+
+* margin-MSE (Hofstätter et al. 2020; SPLADE++'s released configurations): the student's margin
+  ``s(q, d+) - s(q, d-)`` should equal the teacher's, for every negative; the mean squared error.
+* KL divergence (SPLADE-v3 adds it): the softmax of the student's scores over the list should equal
+  the softmax of the teacher's; ``KL(teacher || student)`` averaged over the batch.
+
+The functions below compute them on a batch, tested equal to sentence-transformers within 1e-5.
 """
 
 from __future__ import annotations
@@ -52,3 +60,19 @@ def splade_objective(queries: torch.Tensor, documents: torch.Tensor, lambda_q: f
         "flops_documents": lambda_d * flops(documents),
         "flops_queries": lambda_q * flops(queries),
     }
+
+
+def margin_mse(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Margin-MSE: ``mean_i,j ((s_i+ - s_ij) - (t_i+ - t_ij))^2`` over each query i's negatives j.
+
+    ``student`` and ``teacher`` are (queries x (1 + negatives)) scores, the positive in column 0.
+    """
+    return F.mse_loss(student[:, :1] - student[:, 1:], teacher[:, :1] - teacher[:, 1:])
+
+
+def kl_distillation(student: torch.Tensor, teacher: torch.Tensor, student_temperature: float = 1.0,
+                    teacher_temperature: float = 1.0) -> torch.Tensor:
+    """KL divergence from the teacher's softmax over each list to the student's, scaled by ``student_temperature^2``."""
+    log_p = torch.log_softmax(student / student_temperature, dim=1)
+    target = torch.softmax(teacher / teacher_temperature, dim=1)
+    return F.kl_div(log_p, target, reduction="batchmean") * student_temperature ** 2

@@ -20,7 +20,9 @@ class Pairs:
     """Training examples: an anchor (a query, or a title standing in for one) and its positive document.
 
     For distillation, each example also has ``negatives`` (documents ranked below the positive by a
-    teacher) and ``labels``: the teacher's scores of the positive and of each negative.
+    teacher, never judged relevant to the query) and ``labels``: the teacher's scores of the positive and
+    of each negative. ``collection``, ``query_ids`` (the judged queries behind the anchors, one per example)
+    and ``split_seed`` say what the examples were built from; a trained model records them.
     """
 
     source: str
@@ -29,6 +31,10 @@ class Pairs:
     negatives: list[list[str]] | None = None
     labels: list[list[float]] | None = None
     positive_ids: list[str] | None = None  # the positives' document ids, when they come from a dataset
+    negative_ids: list[list[str]] | None = None  # the negatives' document ids (distillation)
+    collection: str | None = None
+    query_ids: list[str] | None = None  # the query behind each anchor (judged pairs); None for titles
+    split_seed: int | None = None  # the split_queries seed the query ids came from, when known
 
     def __post_init__(self) -> None:
         check_texts(self.anchors, "anchors")
@@ -45,6 +51,8 @@ class Pairs:
                 raise ValueError("every example needs the same number (>= 1) of negatives.")
             if any(len(lab) != len(n) + 1 for lab, n in zip(self.labels, self.negatives)):
                 raise ValueError("each example needs one teacher score for the positive and one per negative.")
+        if self.query_ids is not None and len(self.query_ids) != len(self.anchors):
+            raise ValueError(f"{len(self.query_ids)} query ids for {len(self.anchors)} anchors; give one per example.")
 
     def __len__(self) -> int:
         return len(self.anchors)
@@ -63,6 +71,11 @@ class Pairs:
                 out[f"negative_{j + 1}"] = [n[j] for n in self.negatives]
             out["label"] = self.labels
         return out
+
+    def trained_on(self) -> dict:
+        """What the examples were built from (recorded in a trained model's folder): collection, query ids, split seed."""
+        return {"collection": self.collection, "source": self.source, "query_ids": sorted(set(self.query_ids or [])),
+                "split_seed": self.split_seed}
 
 
 def title_pairs(dataset: Dataset) -> Pairs:
@@ -88,13 +101,14 @@ def title_pairs(dataset: Dataset) -> Pairs:
     if not anchors:
         raise ValueError(f"{dataset.name!r} has no document with both a title and a body; title pairs need titles "
                          f"(BEIR's 'title' field). Use pairs='qrels' with judged queries instead.")
-    return Pairs(f"{dataset.name}:titles", anchors, positives, positive_ids=ids)
+    return Pairs(f"{dataset.name}:titles", anchors, positives, positive_ids=ids, collection=dataset.name)
 
 
-def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -> Pairs:
+def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1, split_seed: int | None = None) -> Pairs:
     """Supervised pairs: (query, a document judged relevant to it, gain >= ``min_gain``) for the given queries only.
 
-    Pass the *tuning* half of the queries (``split_queries``) and report on the other half.
+    Pass the *tuning* half of the queries (``split_queries``) and report on the other half; ``split_seed``
+    (that split's seed) is recorded with the query ids in a model trained on these pairs.
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a Dataset (from load_dataset), got {type(dataset).__name__}.")
@@ -103,7 +117,7 @@ def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -
     unknown = [q for q in query_ids if q not in known]
     if unknown:
         raise ValueError(f"query_ids {unknown[:3]} are not queries of {dataset.name!r}.")
-    anchors, positives, ids = [], [], []
+    anchors, positives, ids, qids = [], [], [], []
     position = {d: i for i, d in enumerate(dataset.doc_ids)}
     for q in query_ids:
         for d, g in sorted(dataset.qrels.get(q, {}).items()):
@@ -111,25 +125,33 @@ def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -
                 anchors.append(dataset.query(q))
                 positives.append(dataset.doc_texts[position[d]])
                 ids.append(d)
+                qids.append(q)
     if not anchors:
         raise ValueError(f"no judged pair with gain >= {min_gain} among the {len(query_ids)} queries given; "
                          f"pass tuning queries that have relevant documents.")
-    return Pairs(f"{dataset.name}:qrels:{digest(texts=query_ids, size=8)}", anchors, positives, positive_ids=ids)
+    return Pairs(f"{dataset.name}:qrels:{digest(texts=query_ids, size=8)}", anchors, positives, positive_ids=ids,
+                 collection=dataset.name, query_ids=qids, split_seed=split_seed)
 
 
 def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.ndarray, negatives: int = 3,
                           candidates: int = 30, seed: int = 42) -> Pairs:
-    """Listwise distillation examples (SPLADE++'s recipe): each anchor, its positive, and hard negatives, with teacher scores.
+    """Distillation examples: each anchor, its positive, hard negatives, and the teacher's score of each.
+
+    The negatives of an example are drawn (seeded, without replacement) from the ``candidates``
+    documents that the teacher ranks right *below* the positive, after removing every document judged
+    relevant to that query (gain > 0; for title pairs, the title's own document). So a negative is never
+    a judged-relevant document and the teacher always scores it at most as high as the positive: a
+    hard negative is a document the teacher finds related, but less so. Documents the teacher ranks
+    *above* the positive without a judgment are left out: they may be relevant and unjudged. An example
+    whose positive has fewer than ``negatives`` such documents below it is dropped.
 
     Args:
-        pairs: anchors and their positive documents (texts of ``dataset``).
+        pairs: anchors and their positive documents (from :func:`title_pairs` or :func:`qrels_pairs`).
         teacher_scores: a (anchors x documents) matrix from a stronger ranker (e.g. the recommended
-            hybrid, or the dense model), in ``dataset.doc_ids`` order.
-        negatives: hard negatives per anchor, drawn (seeded) from the teacher's top ``candidates``
-            documents other than the positive: documents the teacher finds related but ranks lower.
+            hybrid), in ``dataset.doc_ids`` order.
     """
     negatives = check_int(negatives, "negatives", minimum=1, maximum=16)
-    candidates = check_int(candidates, "candidates", minimum=negatives + 1)
+    candidates = check_int(candidates, "candidates", minimum=negatives)
     scores = np.asarray(teacher_scores, dtype=np.float64)
     if scores.shape != (len(pairs), len(dataset.doc_ids)):
         raise ValueError(f"teacher_scores has shape {scores.shape}, expected ({len(pairs)}, {len(dataset.doc_ids)}): "
@@ -137,15 +159,30 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
     if pairs.positive_ids is None:
         raise ValueError("pairs must know their positives' document ids (from title_pairs or qrels_pairs).")
     position = {d: i for i, d in enumerate(dataset.doc_ids)}
+    empty = {i for i, t in enumerate(dataset.doc_texts) if not t.strip()}
     rng = np.random.default_rng(seed)
-    negs, labels = [], []
+    keep, negs, neg_ids, labels = [], [], [], []
     for i, doc_id in enumerate(pairs.positive_ids):
         own = position[doc_id]
-        order = [j for j in np.argsort(-scores[i], kind="stable")[: candidates + 1] if j != own and dataset.doc_texts[j].strip()]
-        chosen = sorted(rng.choice(len(order), size=negatives, replace=False).tolist())
-        negs.append([dataset.doc_texts[order[c]] for c in chosen])
-        labels.append([float(scores[i, own])] + [float(scores[i, order[c]]) for c in chosen])
-    return Pairs(f"{pairs.source}:distilled:{negatives}", pairs.anchors, pairs.positives, negs, labels, pairs.positive_ids)
+        query = pairs.query_ids[i] if pairs.query_ids is not None else None
+        excluded = {own, *empty, *(position[d] for d, g in dataset.qrels.get(query, {}).items() if g > 0 and d in position)}
+        order = np.argsort(-scores[i], kind="stable")
+        below = order[int(np.flatnonzero(order == own)[0]) + 1:]
+        window = [int(j) for j in below if int(j) not in excluded][:candidates]
+        if len(window) < negatives:
+            continue
+        chosen = [window[c] for c in sorted(rng.choice(len(window), size=negatives, replace=False).tolist())]
+        keep.append(i)
+        negs.append([dataset.doc_texts[j] for j in chosen])
+        neg_ids.append([dataset.doc_ids[j] for j in chosen])
+        labels.append([float(scores[i, own])] + [float(scores[i, j]) for j in chosen])
+    if not keep:
+        raise ValueError(f"no example has {negatives} unjudged documents below its positive in the teacher's ranking; "
+                         f"ask for fewer negatives.")
+    pick = lambda values: None if values is None else [values[i] for i in keep]  # noqa: E731
+    return Pairs(f"{pairs.source}:distilled-below:{negatives}of{candidates}", pick(pairs.anchors), pick(pairs.positives),
+                 negs, labels, pick(pairs.positive_ids), neg_ids, pairs.collection, pick(pairs.query_ids), pairs.split_seed)
+
 
 def teacher_scores(dataset: Dataset, anchors: Sequence[str], teacher: str = "hybrid") -> np.ndarray:
     """(anchors x documents) scores of a teacher over ``dataset``'s documents, in [0, 1] per anchor.

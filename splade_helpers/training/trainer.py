@@ -1,7 +1,7 @@
 """Training a SPLADE model through sentence-transformers' ``SparseEncoderTrainer`` on the CPU, cached on disk.
 
 :func:`train` runs the trainer with SPLADE's loss (:mod:`.objective` writes it out), seeded, with the
-max-first head of :mod:`.head`, and keeps the trained model in the cache folder under a key of
+max-first head of :mod:`splade_helpers.kernels.training_head`, and keeps the trained model in the cache folder under a key of
 everything that shapes it.
 """
 
@@ -24,9 +24,12 @@ from ..inference_free import DOCUMENT_FOLDER
 from ..integrity import unlisted, write_manifest
 from ..kernels.training_head import fast_splade_head
 from ..models import check_masked_lm, resolve_model
-from ..validation import check_int, check_number
+from ..validation import check_choice, check_int, check_number
 from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finite_loss_trainer, finished_model
 from .pairs import Pairs
+
+DISTILL_LOSSES = ("margin-mse", "kl")
+STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,9 @@ class TrainConfig:
     Defaults: sentence-transformers' SPLADE example (lambda_d 3e-5, lambda_q 5e-5), one epoch,
     batch 32, learning rate 5e-5, 128 tokens (Cranfield's median abstract is 175: most of each is kept).
     ``inference_free``: queries become one learned weight per vocabulary token (initialised from the
-    documents' IDF); documents keep the MLM encoder.
+    documents' IDF); documents keep the MLM encoder. ``distill_loss`` (distillation only): ``margin-mse``
+    (SPLADE++'s released configurations) or ``kl`` (SPLADE-v3 adds it); both aim at the same margins, the
+    teacher's scores divided by ``teacher_temperature`` against the student's divided by ``STUDENT_TEMPERATURE``.
     """
 
     lambda_d: float = 3e-5
@@ -48,6 +53,7 @@ class TrainConfig:
     seed: int = 42
     inference_free: bool = False
     teacher_temperature: float = 0.05  # distillation only: softens the teacher's scores (0..1) against the student's dot products
+    distill_loss: str = "margin-mse"  # distillation only: "margin-mse" or "kl"
     max_steps: int = -1  # for tests: stop after this many optimiser steps
 
     def __post_init__(self) -> None:
@@ -60,6 +66,7 @@ class TrainConfig:
         check_int(self.seed, "seed", minimum=0, maximum=2**32 - 1, hint="Seeds of numpy and torch are 32-bit.")
         check_int(self.max_steps, "max_steps", minimum=-1)
         check_number(self.teacher_temperature, "teacher_temperature", above=0.0)
+        check_choice(self.distill_loss, "distill_loss", DISTILL_LOSSES)
 
 
 @dataclass
@@ -86,7 +93,7 @@ class TrainedModel:
 
 def model_key(base: str, pairs: Pairs, config: TrainConfig) -> str:
     """The cache key of a trained model: base model, training data and settings."""
-    return digest("model-v4", base, pairs.digest(), asdict(config), size=20)
+    return digest("model-v5", base, pairs.digest(), asdict(config), size=20)
 
 
 def train(
@@ -142,7 +149,7 @@ def train(
                              f"or choose another folder. Nothing was replaced.") from None
         (folder / RECORD_FILE).write_text(json.dumps(
             {"key": key, "base_model": source.name, "pairs": pairs.source, "config": asdict(config),
-             "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
+             "trained_on": pairs.trained_on(), "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
         write_manifest(folder, {"key": key})  # last: a folder without it was never finished
     return TrainedModel(target, config, pairs.source, source.name, seconds, history)
 
@@ -165,13 +172,8 @@ def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: 
     transformers.set_seed(config.seed)
     model = _inference_free_model(base, pairs.positives) if config.inference_free else SparseEncoder(str(base), device="cpu")
     model.max_seq_length = config.max_length
-    data = hf_datasets.Dataset.from_dict(pairs.columns())
-    if pairs.labels is not None:
-        from sentence_transformers.sparse_encoder.losses import SparseDistillKLDivLoss
-
-        ranking = SparseDistillKLDivLoss(model, temperature=2.0, teacher_temperature=config.teacher_temperature)
-    else:
-        ranking = SparseMultipleNegativesRankingLoss(model)
+    data = hf_datasets.Dataset.from_dict(_columns(pairs, config))
+    ranking = _distillation_loss(model, config) if pairs.labels is not None else SparseMultipleNegativesRankingLoss(model)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # SpladeLoss warns on the root logger that an inference-free model has no query regulariser
@@ -207,6 +209,25 @@ def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: 
     model.save(str(folder))
     shutil.rmtree(folder / "checkpoints", ignore_errors=True)
     return seconds, history
+
+def _columns(pairs: Pairs, config: TrainConfig) -> dict[str, list]:
+    """The trainer's columns; for margin-MSE the teacher's scores scaled to the student's (``STUDENT_TEMPERATURE /
+    teacher_temperature``): the margins KL aims at, since a softmax of scores divided by a temperature depends on them only."""
+    columns = pairs.columns()
+    if pairs.labels is not None and config.distill_loss == "margin-mse":
+        scale = STUDENT_TEMPERATURE / config.teacher_temperature
+        columns["label"] = [[x * scale for x in row] for row in pairs.labels]
+    return columns
+
+
+def _distillation_loss(model, config: TrainConfig):
+    """sentence-transformers' margin-MSE or KL loss (:mod:`.objective` writes both out)."""
+    from sentence_transformers.sparse_encoder.losses import SparseDistillKLDivLoss, SparseMarginMSELoss
+
+    if config.distill_loss == "margin-mse":
+        return SparseMarginMSELoss(model)
+    return SparseDistillKLDivLoss(model, temperature=STUDENT_TEMPERATURE, teacher_temperature=config.teacher_temperature)
+
 
 class _History(TrainerCallback):
     """Keeps the logged loss parts and, at each log, the mean non-zeros of a fixed probe of anchors and documents."""

@@ -19,6 +19,8 @@ TEACHERS = ("hybrid", "dense", "bm25")
 class Pairs:
     """Training examples: an anchor (a query, or a title standing in for one) and its positive document.
 
+    Not called by the notebooks; used by title_pairs, qrels_pairs and distillation_examples, which return it, and train.
+
     For distillation, each example also has ``negatives`` (documents ranked below the positive by a
     teacher) and ``labels``: the teacher's scores of the positive and of each negative.
     """
@@ -68,6 +70,8 @@ class Pairs:
 def title_pairs(dataset: Dataset) -> Pairs:
     """Self-supervised pairs from a collection's own documents: title -> the rest of the document.
 
+    Introduced in notebook 06 (section 1, "The loss, on one batch").
+
     The title plays a short query; the body is its relevant document. Documents without a title or a
     body are skipped. No query or judgment is used, so any collection with titles can be adapted.
     """
@@ -93,6 +97,8 @@ def title_pairs(dataset: Dataset) -> Pairs:
 
 def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -> Pairs:
     """Supervised pairs: (query, a document judged relevant to it, gain >= ``min_gain``) for the given queries only.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     Pass the *tuning* half of the queries (``split_queries``) and report on the other half.
     """
@@ -120,6 +126,8 @@ def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1) -
 def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.ndarray, negatives: int = 3,
                           candidates: int = 30, seed: int = 42) -> Pairs:
     """Listwise distillation examples (SPLADE++'s recipe): each anchor, its positive, and hard negatives, with teacher scores.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     Args:
         pairs: anchors and their positive documents (texts of ``dataset``).
@@ -149,6 +157,8 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
 
 def teacher_scores(dataset: Dataset, anchors: Sequence[str], teacher: str = "hybrid") -> np.ndarray:
     """(anchors x documents) scores of a teacher over ``dataset``'s documents, in [0, 1] per anchor.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     ``hybrid`` is the course's recommended hybrid (``fusion.RECOMMENDED_HYBRID``, built by
     :func:`~splade_helpers.retrievers.build_retrievers`: a weighted sum of min-max scores, in [0, 1]

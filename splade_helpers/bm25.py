@@ -30,7 +30,10 @@ METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
 
 
 def analyze(texts: Iterable[str]) -> list[list[str]]:
-    """Turn texts into BM25 terms (lower-case, stop words removed, stemmed)."""
+    """Turn texts into BM25 terms (lower-case, stop words removed, stemmed).
+
+    Introduced in notebook 01 (section 1, "How BM25 scores a document").
+    """
     texts = check_texts(texts)
     if not texts:
         return []
@@ -44,6 +47,8 @@ def _check_params(k1: object, b: object) -> tuple[float, float]:
 
 class BM25:
     """A BM25 index over a list of texts; scores every document for a query in one call.
+
+    Introduced in notebook 05 (section 2, "Two engines, one collection layout").
 
     Args:
         k1: term-frequency saturation (>= 0).
@@ -110,7 +115,10 @@ class BM25:
 
 
 def term_id(term: str) -> int:
-    """A stable 32-bit id for a BM25 term (CRC-32), the same in every process and on every machine."""
+    """A stable 32-bit id for a BM25 term (CRC-32), the same in every process and on every machine.
+
+    Introduced in notebook 05 (section 2, "Two engines, one collection layout").
+    """
     return zlib.crc32(check_text(term, "term").encode("utf-8"))
 
 
@@ -123,6 +131,8 @@ EMPTY_DOCUMENT_ID = 0
 
 class BM25Vectors:
     """BM25 as sparse vectors for a vector store (the ``lucene`` variant of :class:`BM25`).
+
+    Not called by the notebooks; used by the Qdrant stores (their bm25 sparse vectors) and benchmarks/qdrant_scale.py.
 
     A document's vector holds, for each of its terms t (id :func:`term_id`), the saturated,
     length-normalised term frequency ``tf / (tf + k1 * (1 - b + b * len / avglen))``; a query's

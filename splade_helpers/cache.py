@@ -23,7 +23,10 @@ import numpy as np
 
 
 def cache_dir() -> Path:
-    """The cache folder (created on first use)."""
+    """The cache folder (created on first use).
+
+    Not called by the notebooks; used by the encoding cache and training.train (where trained models are kept).
+    """
     env = os.environ.get("SPLADE_CACHE_DIR")
     if env:
         return Path(env).expanduser()

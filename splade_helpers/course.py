@@ -19,6 +19,8 @@ TEST_ENV = {**COURSE_ENV, "TQDM_DISABLE": "1"}
 def setup_course(seed: int = 0) -> dict[str, str]:
     """Set the course's environment (unless already set), plotly's renderer and the random seeds.
 
+    Introduced in notebook 00 (the imports and settings cell).
+
     Call it first in a notebook, before any model is loaded: the Hugging Face libraries read
     their settings when they are first imported. Returns the settings in effect.
     """

@@ -43,7 +43,10 @@ _CRANFIELD_SOURCE = "cran.tar.gz from http://ir.dcs.gla.ac.uk/resources/test_col
 
 @dataclass(frozen=True)
 class Dataset:
-    """A test collection held in memory, documents and queries in a fixed order."""
+    """A test collection held in memory, documents and queries in a fixed order.
+
+    Not called by the notebooks; used by load_dataset, which returns it.
+    """
 
     name: str
     doc_ids: list[str]
@@ -89,7 +92,10 @@ class Dataset:
 
 
 def cranfield_gain(code: int) -> int:
-    """nDCG gain of a Cranfield relevance code: 1 (complete answer) -> 4 ... 4 -> 1; -1 -> 0."""
+    """nDCG gain of a Cranfield relevance code: 1 (complete answer) -> 4 ... 4 -> 1; -1 -> 0.
+
+    Introduced in notebook 00 (section 2, "The data is found").
+    """
     if code in (1, 2, 3, 4):
         return 5 - code
     if code in (-1, 5):
@@ -98,12 +104,18 @@ def cranfield_gain(code: int) -> int:
 
 
 def available_datasets() -> list[str]:
-    """Names :func:`load_dataset` accepts besides a BEIR folder path."""
+    """Names :func:`load_dataset` accepts besides a BEIR folder path.
+
+    Not called by the notebooks; used by the commands (python -m splade_helpers.evaluation, .training, .qdrant).
+    """
     return [CRANFIELD, MINI]
 
 
 def load_dataset(name_or_path: str | os.PathLike) -> Dataset:
-    """Load ``"cranfield"``, ``"mini"`` (the course's own corpus) or a BEIR-format folder."""
+    """Load ``"cranfield"``, ``"mini"`` (the course's own corpus) or a BEIR-format folder.
+
+    Introduced in notebook 00 (section "The reference article").
+    """
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"dataset must be a name or a folder path, got {type(name_or_path).__name__}.")
     name = os.fspath(name_or_path)
@@ -177,6 +189,8 @@ def _seed_cranfield_cache() -> None:
 
 def load_cranfield() -> Dataset:
     """Cranfield 1400 through ir_datasets (downloaded on first use, or from ``$CRANFIELD_DIR``).
+
+    Not called by the notebooks; used by load_dataset("cranfield").
 
     What is loaded is checked (1,400 documents, 225 queries, 1,837 judgments): a damaged copy is
     refused with the file to fix, never used. A cache folder that cannot be written (read-only, full)
@@ -304,6 +318,8 @@ def _read_qrels(path: Path) -> Iterator[tuple[int, str, str, int]]:
 
 def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "test") -> Dataset:
     """Load a BEIR-format folder: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
+
+    Not called by the notebooks; used by load_dataset (BEIR folders and the mini corpus).
 
     Only queries that appear in the qrels file are kept (BEIR's convention). Qrels scores are used
     as gains as they are (BEIR stores graded relevance as gains already). Judgments of queries that

@@ -15,6 +15,8 @@ from .validation import blank_texts, check_bool, check_int, check_texts
 class DenseEncoder:
     """Encode texts into L2-normalised dense vectors, so a dot product is the cosine similarity (notebook 04).
 
+    Introduced in notebook 00 (section "The reference article").
+
     Args:
         model: hub id or folder; ``None`` uses ``$DENSE_MODEL`` or the bundled all-MiniLM-L6-v2.
         batch_size: texts per forward pass.

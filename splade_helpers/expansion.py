@@ -18,7 +18,10 @@ from .validation import blank_texts, check_choice, check_int, check_text
 
 @dataclass(frozen=True)
 class TermOrigin:
-    """One non-zero term of a SPLADE vector and the input token whose position won the max."""
+    """One non-zero term of a SPLADE vector and the input token whose position won the max.
+
+    Not called by the notebooks; used by term_origins, which returns it, and plots.top_terms_figure.
+    """
 
     term: str
     weight: float
@@ -30,6 +33,8 @@ class TermOrigin:
 @torch.inference_mode()
 def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list[TermOrigin]:
     """Every non-zero term of ``text``'s vector, heaviest first, with the position that produced it.
+
+    Introduced in notebook 03 (section 1, "Own terms and expansions").
 
     SPLADE's weight for term j is ``max_i log1p(relu(logit_ij))``; the ``i`` achieving the max is
     the input token "responsible" for the term. A blank text (nothing the tokenizer keeps) gives ``[]``.
@@ -94,6 +99,8 @@ def match_contributions(
 ) -> list[tuple[str, float, float, float]]:
     """Why a document matched: the terms both vectors share, as ``(term, q_w, d_w, q_w * d_w)``.
 
+    Introduced in notebook 01 (section 2, "The vocabulary-mismatch problem").
+
     Sorted by contribution (then term); the contributions sum to the SPLADE score ``q . d``.
     """
     q, d = _row(query, len(vocab)), _row(doc, len(vocab))
@@ -103,7 +110,10 @@ def match_contributions(
 
 
 def prune_top_k(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
-    """Keep only the ``k`` heaviest terms of every row (ties: lower vocabulary id kept)."""
+    """Keep only the ``k`` heaviest terms of every row (ties: lower vocabulary id kept).
+
+    Introduced in notebook 03 (section 5, "Pruning: how many terms does a document need?").
+    """
     k = check_int(k, "k", minimum=1, hint="It is how many terms each vector keeps.")
     m = sp.csr_matrix(matrix, copy=True)
     m.sort_indices()
@@ -120,7 +130,10 @@ def prune_top_k(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
 
 
 def sparsity_stats(matrix: sp.spmatrix) -> dict[str, float]:
-    """Non-zeros per row (mean, median, max) and the share of the vocabulary they use."""
+    """Non-zeros per row (mean, median, max) and the share of the vocabulary they use.
+
+    Introduced in notebook 02 (section 9, "Sparsity and the cost of a dot product").
+    """
     nnz = np.diff(sp.csr_matrix(matrix).indptr)
     return {
         "rows": int(matrix.shape[0]),
@@ -133,6 +146,8 @@ def sparsity_stats(matrix: sp.spmatrix) -> dict[str, float]:
 
 def expected_flops(queries: sp.spmatrix, docs: sp.spmatrix) -> float:
     """Expected multiplications of one query-document dot product: ``sum_j p_j(q) * p_j(d)``.
+
+    Introduced in notebook 02 (section 9, "Sparsity and the cost of a dot product").
 
     ``p_j`` is the share of queries (documents) whose vector has term j; this is the FLOPS measure
     that SPLADE's regulariser minimises (Paria et al. 2020; Formal et al. 2021).
@@ -148,6 +163,9 @@ def expected_flops(queries: sp.spmatrix, docs: sp.spmatrix) -> float:
 
 
 def index_bytes(matrix: sp.spmatrix) -> int:
-    """Bytes of a CSR index: a 4-byte term id and a 4-byte weight per non-zero, 8 bytes per row."""
+    """Bytes of a CSR index: a 4-byte term id and a 4-byte weight per non-zero, 8 bytes per row.
+
+    Introduced in notebook 03 (section 5, "Pruning: how many terms does a document need?").
+    """
     m = sp.csr_matrix(matrix)
     return int(m.nnz * 8 + (m.shape[0] + 1) * 8)

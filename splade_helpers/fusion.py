@@ -32,10 +32,13 @@ import numpy as np
 from .validation import check_alpha, check_choice, check_int, check_number, check_weights
 
 NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")  # per-query score normalisations (:func:`normalize`)
+#: Not called by the notebooks; used by fuse, HybridRetriever, AlphaLab, the widgets and candidates (the fusions they accept).
 FUSIONS = ("minmax", "zscore", "dbsf", "rrf", "none")  # a weighted sum after a normalisation, or RRF
 ENGINE_FUSIONS = ("rrf", "dbsf", "formula")  # what a Qdrant engine fuses its prefetches with (notebook 05)
+#: Not called by the notebooks; used by fuse, rrf, HybridRetriever and the Qdrant retrievers (their default rrf_k).
 RRF_K = 60.0  # Cormack et al. (2009); ranks from 1
 RRF_KS = (1.0, 10.0, 60.0)  # the grid: 1 is Qdrant's default (its k = 2), 60 the literature's
+#: Not called by the notebooks; used by AlphaLab and candidates (their default alphas).
 ALPHA_GRID = tuple(round(a, 2) for a in np.arange(0, 1.0001, 0.05))  # dense weight, 0 (sparse only) .. 1 (dense only)
 SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25": ("bm25",)}  # who shares 1 - alpha
 # Retrievers whose lists hold only the documents that share a term with the query (score > 0): RRF gives
@@ -45,6 +48,7 @@ SPARSE_RETRIEVERS = frozenset({"bm25", "splade"})
 # (splade_helpers.tuning: split_queries(seed=42), a grid of 378 fusions) and reported on the other half:
 # min-max normalised scores, dense weight (alpha) 0.65, BM25 and SPLADE 0.175 each.
 # tests/test_tuning.py re-runs that choice and fails if this constant drifts from it.
+#: Introduced in notebook 00 (section 5, "The Cranfield table").
 RECOMMENDED_HYBRID = {"weights": {"bm25": 0.175, "splade": 0.175, "dense": 0.65}, "fusion": "minmax", "rrf_k": RRF_K}
 # The hybrid the course runs inside a Qdrant engine (notebooks 04-05): one prefetch of the top 100 per named
 # vector, fused by the engine with DBSF and equal weights. It needs no tuning, and min-max over every document
@@ -54,14 +58,20 @@ ENGINE_HYBRID = {"vectors": ("dense", "bm25", "splade"), "fusion": "dbsf", "pref
 
 
 def alpha_weights(alpha: float, sparse: str = "bm25+splade") -> dict[str, float]:
-    """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side."""
+    """Retriever weights: ``alpha`` for dense, ``1 - alpha`` shared equally by the sparse side.
+
+    Not called by the notebooks; used by AlphaLab, explore and candidates.
+    """
     alpha = check_alpha(alpha)
     side = SPARSE_SIDES[check_choice(sparse, "sparse", list(SPARSE_SIDES))]
     return {"dense": alpha, **{n: (1.0 - alpha) / len(side) for n in side}}
 
 
 def qdrant_rrf_k(rrf_k: float) -> int:
-    """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``rrf_k``: ``rrf_k + 1``; Qdrant takes whole numbers only."""
+    """Qdrant's ``Fusion.Rrf(k=...)`` for our (textbook) ``rrf_k``: ``rrf_k + 1``; Qdrant takes whole numbers only.
+
+    Not called by the notebooks; used by the Qdrant engines (qdrant.EdgeStore, qdrant.ClientStore), which send it as Qdrant's k.
+    """
     rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0, maximum=2**31 - 2)
     if rrf_k != int(rrf_k):
         raise ValueError(f"rrf_k={rrf_k!r}: Qdrant's RRF constant is a whole number; use an integer rrf_k "
@@ -91,6 +101,8 @@ def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
 
 def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     """Normalise each row (query) of a score matrix.
+
+    Not called by the notebooks; used by convex, the tuning functions, exercises.check_minmax and training.teacher_scores.
 
     Args:
         normalization: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's
@@ -130,7 +142,10 @@ def _check_matrices(matrices: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def weighted_sum(matrices: Sequence[np.ndarray], weights: Sequence[float], normalization: str = "minmax") -> np.ndarray:
-    """``sum_i weights[i] * normalize(matrices[i])``: the convex combination of several retrievers."""
+    """``sum_i weights[i] * normalize(matrices[i])``: the convex combination of several retrievers.
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
+    """
     mats = _check_matrices(matrices)
     weights = check_weights(weights, "weights", len(mats))
     normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
@@ -138,13 +153,19 @@ def weighted_sum(matrices: Sequence[np.ndarray], weights: Sequence[float], norma
 
 
 def convex(dense: np.ndarray, sparse: np.ndarray, alpha: float, normalization: str = "minmax") -> np.ndarray:
-    """``alpha * dense + (1 - alpha) * sparse`` after per-query normalisation (alpha in [0, 1])."""
+    """``alpha * dense + (1 - alpha) * sparse`` after per-query normalisation (alpha in [0, 1]).
+
+    Not called by the notebooks; used by tests/test_fusion.py and tests/test_bad_input.py.
+    """
     alpha = check_alpha(alpha)
     return weighted_sum([dense, sparse], [alpha, 1.0 - alpha], normalization)
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based rank of every document per query; ties go to the lower document number."""
+    """1-based rank of every document per query; ties go to the lower document number.
+
+    Not called by the notebooks; used by rrf and the tuning functions.
+    """
     a = _check_matrix(scores)
     order = np.argsort(-a, axis=1, kind="stable")
     out = np.empty_like(order)
@@ -154,6 +175,8 @@ def ranks(scores: np.ndarray) -> np.ndarray:
 
 def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
     """Column indices of each row's ``k`` best scores, best first, ties to the lower index.
+
+    Introduced in notebook 07 (section 3, "Term at a time: the matrix product, one list at a time").
 
     Same order as a full stable sort of ``-scores``, at a fraction of the cost.
     """
@@ -188,6 +211,8 @@ def rrf(
     retrieved: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """(Weighted) reciprocal rank fusion of several score matrices: ``sum_i 1 / (rrf_k + rank_i / w_i)``.
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
 
     Args:
         rrf_k: the RRF constant, ranks counted from 1 (60 in Cormack et al.; Qdrant's default is our 1).
@@ -255,6 +280,8 @@ def fuse_lists(
 ) -> list[tuple[str, float]]:
     """Qdrant's fusion of ranked ``(doc_id, score)`` lists (its prefetch results), computed here.
 
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
+
     RRF: a document at rank r (from 1) of list i gets ``1 / (rrf_k + r / w_i)`` (:func:`rrf`'s convention;
     Qdrant's ``Fusion.Rrf(k=rrf_k + 1, weights=w)``). DBSF: each list is scaled by
     ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5) and
@@ -289,6 +316,8 @@ def fuse(
 ) -> np.ndarray:
     """Fuse named retrievers' (queries x documents) score matrices: the one definition of a hybrid's score.
 
+    Not called by the notebooks; used by HybridRetriever, AlphaLab, the tuning functions and benchmarks/interaction.py.
+
     Args:
         scores: score matrix per retriever name (``"bm25"``, ``"splade"``, ``"dense"``, ...).
         weights: weight per retriever; only these retrievers are fused, in this order.
@@ -309,6 +338,8 @@ def fuse(
 
 def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
     """The reference article's ``HybridSPLADESearcher.hybrid_score``, reproduced exactly (kept for comparison).
+
+    Introduced in notebook 00 (section "The reference article").
 
     ``alpha * cosine(dense) + (1 - alpha) * sparse``, where ``sparse = q . d / (sum(q) + sum(d))``
     when the dot product is positive (the article's "approximate" normalisation), else 0. The
@@ -333,6 +364,8 @@ def article_hybrid_matrix(
     dense: np.ndarray, sparse: np.ndarray, query_sums: np.ndarray, doc_sums: np.ndarray, alpha: float = 0.7
 ) -> np.ndarray:
     """:func:`article_hybrid_score` for every (query, document) pair at once.
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
 
     Args:
         dense: cosine similarities (queries x documents).

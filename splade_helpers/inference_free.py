@@ -27,7 +27,10 @@ DOCUMENT_FOLDER = "document_0_MLMTransformer"
 
 
 def idf_weights(tokenizer, texts: Iterable[str]) -> torch.Tensor:
-    """``ln(1 + (N - df + 0.5) / (df + 0.5))`` per vocabulary token over ``texts`` (0 for tokens never seen)."""
+    """``ln(1 + (N - df + 0.5) / (df + 0.5))`` per vocabulary token over ``texts`` (0 for tokens never seen).
+
+    Introduced in notebook 06 (section 8, "Inference-free queries").
+    """
     texts = check_texts(texts)
     df = np.zeros(len(tokenizer), dtype=np.float64)
     for ids in tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]:

@@ -55,6 +55,8 @@ class Cost:
 class InvertedIndex:
     """Posting lists of a document matrix, searched term at a time or with exact dynamic pruning.
 
+    Introduced in notebook 07 (section 1, "Why an index").
+
     Args:
         documents: sparse (documents x vocabulary) matrix of weights >= 0, e.g.
             ``SpladeEncoder().encode_documents(texts)``.

@@ -20,6 +20,8 @@ from .validation import check_choice, check_int, check_text
 class AlphaLab:
     """Fusion of dense (weight ``alpha``) with a sparse side (weight ``1 - alpha``), for all queries.
 
+    Introduced in notebook 04 (section 5, "The alpha slider").
+
     Args:
         dataset: gives query ids, document ids and gains.
         scores: ``{"bm25": Q x D, "splade": Q x D, "dense": Q x D}`` in dataset order.
@@ -100,6 +102,8 @@ def explore(
     k: int = 10,
 ) -> dict[str, list[tuple[str, float]]]:
     """One typed query through BM25, SPLADE, dense and their hybrid (the recommended fusion, dense weight ``alpha``).
+
+    Introduced in notebook 04 (section 6, "The explorer: any query, four retrievers side by side").
 
     Args:
         retrievers: indexed ``bm25``, ``splade`` and ``dense`` retrievers over the same documents.

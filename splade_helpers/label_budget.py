@@ -22,12 +22,15 @@ from .validation import check_indices, check_int, check_same_length
 
 # Quoted, not measured here: Qdrant (2026), BM25 + MiniLM fusion, the half-width of the
 # 95 % interval of an nDCG@10 difference at 50 and 200 labelled queries (as cited in the course's issue 21).
+#: Introduced in notebook 04 (section 8, "How many labelled queries do you need?").
 PUBLISHED_HALF_WIDTHS = {50: 0.035, 200: 0.018}
 
 
 @dataclass(frozen=True)
 class ChoiceDraws:
     """The outcome of choosing a fusion on ``n`` tuning queries, once per draw.
+
+    Not called by the notebooks; used by choices_on_n_queries, which returns it, and plots.label_budget_figure.
 
     ``single_test`` is the test-half nDCG@10 of the single retriever that is best on the same drawn
     tuning queries (what a practitioner with those n labels would deploy instead of a fusion);
@@ -117,6 +120,8 @@ def choices_on_n_queries(
 ) -> list[ChoiceDraws]:
     """Choose a fusion on n random tuning queries, many times, and report each choice on the test half.
 
+    Introduced in notebook 04 (section 8, "How many labelled queries do you need?").
+
     For each n: ``draws`` seeded draws of n tuning queries (without replacement within a draw; one
     draw, the whole half, when n is the tuning half's size); on each, the candidate with the best
     mean nDCG@10 (ties: first in grid order, as :func:`evaluate_candidates`) and the single retriever
@@ -149,7 +154,10 @@ def choices_on_n_queries(
 
 @dataclass(frozen=True)
 class IntervalDraws:
-    """95 % paired-bootstrap intervals of a mean difference measured on ``n`` queries, once per draw."""
+    """95 % paired-bootstrap intervals of a mean difference measured on ``n`` queries, once per draw.
+
+    Not called by the notebooks; used by intervals_on_n_queries, which returns it, and plots.label_budget_figure.
+    """
 
     n: int
     rows: np.ndarray  # (draws, n) positions into the compared arrays
@@ -175,6 +183,8 @@ def intervals_on_n_queries(
     seed: int = 0,
 ) -> list[IntervalDraws]:
     """The 95 % paired-bootstrap interval of ``mean(a - b)`` on n random queries, for each n.
+
+    Introduced in notebook 04 (section 8, "How many labelled queries do you need?").
 
     Each draw's interval equals ``paired_comparison(a[rows], b[rows], n_boot, seed)`` (up to rounding,
     tested): the bootstrap resamples positions 0..n-1 with the same generator, so one (n_boot x n)

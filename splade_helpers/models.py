@@ -24,7 +24,9 @@ from pathlib import Path
 
 from .integrity import MANIFEST_FILE, check_model_files, sha256_file
 
+#: Not called by the notebooks; used by resolve_model and SpladeEncoder (the model when none is named).
 DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
+#: Not called by the notebooks; used by resolve_model and DenseEncoder (the model when none is named).
 DEFAULT_DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 # hub id -> (python package that carries it, folder inside that package)
@@ -39,12 +41,18 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 class ModelNotFoundError(ValueError):
-    """A model name or folder that cannot be found (offline, typo, missing package)."""
+    """A model name or folder that cannot be found (offline, typo, missing package).
+
+    Introduced in notebook 00 (section 1, "The models are found offline").
+    """
 
 
 @dataclass(frozen=True)
 class ModelSource:
-    """Where a model comes from: the name the user gave and the local folder that holds it."""
+    """Where a model comes from: the name the user gave and the local folder that holds it.
+
+    Not called by the notebooks; used by resolve_model, which returns it (an encoder's .source).
+    """
 
     name: str
     path: Path
@@ -109,6 +117,8 @@ def _looks_like_path(name: str) -> bool:
 
 def resolve_model(name: str | None = None, family: str = "splade") -> ModelSource:
     """Turn a model name into a local folder, without any network wait when offline (notebook 00).
+
+    Introduced in notebook 00 (section 1, "The models are found offline").
 
     Args:
         name: a hub id (``naver/splade-cocondenser-ensembledistil``), a local folder, or ``None``
@@ -205,6 +215,8 @@ def _quiet_transformers() -> None:
 def load_splade(name: str | None = None):
     """Load a SPLADE (masked-language-model) tokenizer and model for inference.
 
+    Not called by the notebooks; used by SpladeEncoder.
+
     Returns:
         ``(tokenizer, model, source)``; the model is in eval mode on the CPU.
 
@@ -269,6 +281,8 @@ def _check_sentence_transformer(source: ModelSource) -> None:
 
 def load_dense(name: str | None = None):
     """Load a sentence-transformers dense embedding model on the CPU.
+
+    Not called by the notebooks; used by DenseEncoder.
 
     Returns:
         ``(model, source)``.

@@ -1,5 +1,7 @@
 """Plotly figures for the lessons. Each takes plain data (no model calls) and returns a Figure.
 
+Introduced in notebook 01 (section 3, "Evidence on Cranfield").
+
 Numbers are rounded to 3 decimals before plotting: the stored notebooks' figure JSON is compared exactly,
 and encodings differ in their last float bits from one CPU to another, so only digits that hold on any
 CPU are kept.
@@ -23,7 +25,10 @@ def _r(x: float) -> float:
 
 
 def top_terms_figure(origins: Sequence[TermOrigin], k: int = 20, title: str = "") -> go.Figure:
-    """Horizontal bars of the ``k`` heaviest terms, coloured "in the text" vs "expansion"."""
+    """Horizontal bars of the ``k`` heaviest terms, coloured "in the text" vs "expansion".
+
+    Introduced in notebook 03 (section 1, "Own terms and expansions").
+    """
     top = list(origins)[:k][::-1]
     fig = go.Figure()
     for label in ("in the text", "expansion"):
@@ -53,6 +58,8 @@ def contributions_figure(
 ) -> go.Figure:
     """Side by side: SPLADE's per-term products q_w * d_w and BM25's per-term contributions.
 
+    Introduced in notebook 03 (section 3, "Why a document matched").
+
     The two scores live on different scales (SPLADE's dot products reach tens, BM25's a few units
     per term), so each panel has its own x axis; compare the shapes, not the bar lengths across panels.
     """
@@ -81,7 +88,10 @@ def contributions_figure(
 def win_loss_figure(
     a: Mapping[str, float], b: Mapping[str, float], names: tuple[str, str] = ("SPLADE", "BM25"), metric: str = "nDCG@10"
 ) -> go.Figure:
-    """Per-query difference ``a - b``, sorted; green where ``a`` wins, red where it loses."""
+    """Per-query difference ``a - b``, sorted; green where ``a`` wins, red where it loses.
+
+    Introduced in notebook 01 (section 3, "Evidence on Cranfield").
+    """
     if set(a) != set(b):
         raise ValueError("both runs must cover the same queries.")
     diff = sorted(((_r(a[q] - b[q]), q) for q in a), key=lambda t: (-t[0], t[1]))
@@ -100,7 +110,10 @@ def win_loss_figure(
 
 
 def heatmap_figure(values: np.ndarray, tokens: Sequence[str], terms: Sequence[str], title: str = "") -> go.Figure:
-    """A (positions x terms) heatmap, e.g. log1p(relu(logits)) for the top vocabulary entries."""
+    """A (positions x terms) heatmap, e.g. log1p(relu(logits)) for the top vocabulary entries.
+
+    Introduced in notebook 02 (section 5, "Max pooling over positions").
+    """
     z = np.round(np.asarray(values, dtype=np.float64), 3)
     if z.shape != (len(tokens), len(terms)):
         raise ValueError(f"values have shape {z.shape}, expected ({len(tokens)}, {len(terms)}).")
@@ -114,7 +127,10 @@ def heatmap_figure(values: np.ndarray, tokens: Sequence[str], terms: Sequence[st
 
 
 def pruning_figure(rows: Sequence[Mapping[str, float]]) -> go.Figure:
-    """nDCG@10 against mean non-zeros per document, one point per pruning level (index MB in hover)."""
+    """nDCG@10 against mean non-zeros per document, one point per pruning level (index MB in hover).
+
+    Introduced in notebook 03 (section 5, "Pruning: how many terms does a document need?").
+    """
     fig = go.Figure(go.Scatter(
         x=[round(float(r["mean_nnz"]), 1) for r in rows], y=[_r(r["nDCG@10"]) for r in rows], mode="lines+markers+text",
         text=[str(r["label"]) for r in rows], textposition="top center",
@@ -133,6 +149,8 @@ FAMILY_COLORS = {"single retriever": "#7f7f7f", "score fusion": "#2ca02c", "rank
 def fusion_comparison(rows: Sequence[Mapping], metrics: Sequence[str] = ("nDCG@10", "R@100", "MRR@10"),
                       title: str = "") -> go.Figure:
     """One panel per metric, one dot per method (``rows[i]["retriever"]``), coloured by ``rows[i]["family"]``.
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
 
     Each panel's axis spans only the range of its values (with a margin), so differences of a few
     hundredths are visible; methods are listed in the order given.
@@ -158,7 +176,10 @@ def fusion_comparison(rows: Sequence[Mapping], metrics: Sequence[str] = ("nDCG@1
 
 
 def alpha_curve_figure(alphas: Sequence[float], curve: Sequence[float], alpha: float, current: float, title: str = "") -> go.Figure:
-    """Mean nDCG@10 against alpha, with the current alpha marked."""
+    """Mean nDCG@10 against alpha, with the current alpha marked.
+
+    Introduced in notebook 04 (section 5, "The alpha slider").
+    """
     fig = go.Figure(go.Scatter(x=[_r(a) for a in alphas], y=[_r(v) for v in curve], mode="lines+markers", name="nDCG@10"))
     fig.add_scatter(x=[_r(alpha)], y=[_r(current)], mode="markers", marker={"size": 14, "color": COLORS["loss"]},
                     name=f"alpha = {alpha:.2f}")
@@ -169,6 +190,8 @@ def alpha_curve_figure(alphas: Sequence[float], curve: Sequence[float], alpha: f
 
 def scale_figure(results: Sequence[Mapping]) -> go.Figure:
     """Median query latency against collection size, log-log, from ``benchmarks/qdrant_scale.py`` results.
+
+    Introduced in notebook 05 (section 8, "Cost as the collection grows").
 
     One line per (engine, query kind): Qdrant Edge after ``optimize()`` and qdrant-client's local mode.
     """
@@ -191,14 +214,20 @@ def scale_figure(results: Sequence[Mapping]) -> go.Figure:
 
 
 def running_mean(values: Sequence[float], window: int) -> list[float]:
-    """The mean of each value and the ``window - 1`` before it (fewer at the start)."""
+    """The mean of each value and the ``window - 1`` before it (fewer at the start).
+
+    Introduced in notebook 06 (section 3, "Training on a laptop CPU").
+    """
     values = [float(v) for v in values]
     return [sum(values[max(0, i - window + 1): i + 1]) / len(values[max(0, i - window + 1): i + 1]) for i in range(len(values))]
 
 
 def training_figure(history: Sequence[Mapping], title: str = "", smooth: int = 3) -> go.Figure:
     """Loss parts (left, the ranking loss with its running mean over ``smooth`` logs) and mean non-zero terms of a
-    fixed probe (right) against the training step."""
+    fixed probe (right) against the training step.
+
+    Introduced in notebook 06 (section 3, "Training on a laptop CPU").
+    """
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("loss parts", "non-zero terms per vector (a fixed sample)"))
     logged = [h for h in history if "base_loss" in h]
@@ -227,6 +256,8 @@ def training_figure(history: Sequence[Mapping], title: str = "", smooth: int = 3
 
 def tradeoff_figure(measured: Mapping[str, Mapping], intervals: Mapping[str, Mapping] | None = None, title: str = "") -> go.Figure:
     """Quality against expected FLOPS per query-document pair, one labelled point per model (log x axis).
+
+    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
 
     Without ``intervals`` the y axis is nDCG@10. With ``intervals`` (name -> a ``paired_comparison`` of that
     model against one reference; the reference itself absent), the y axis is the difference to the
@@ -261,6 +292,10 @@ def tradeoff_figure(measured: Mapping[str, Mapping], intervals: Mapping[str, Map
 def selection_figure(candidates: Sequence[Mapping], explored: Mapping[str, Mapping], winner: str, title: str = "") -> go.Figure:
     """Each candidate's nDCG@10 difference to the bundled model with its 95 % interval: on the tuning half (what chose
     the winner) and, beside it, on the test half (exploration only), sorted by the tuning-half score.
+
+    Introduced in notebook 06 (section 6, "Choosing a recipe without the test queries").
+
+    Introduced in notebook 06 (section 6, "Choosing a recipe without the test queries").
 
     Args:
         candidates: rows with ``name``, ``tune_ndcg`` and ``vs_bundled_tune`` (a ``paired_comparison``).
@@ -297,6 +332,8 @@ def label_budget_figure(
     """Left: test-half nDCG@10 of the fusion chosen on n queries (mean, 5-95 % band) per grid, and a
     single retriever as a line. Right (if ``widths``): the 95 % interval's half-width against n, with
     published points. Both x axes are logarithmic.
+
+    Introduced in notebook 04 (section 8, "How many labelled queries do you need?").
 
     Args:
         choices: grid label -> ``ChoiceDraws.summary()`` rows (one per n).

@@ -24,7 +24,10 @@ from .validation import check_choice, check_documents, check_int, check_number, 
 
 
 class Retriever:
-    """Base class: subclasses implement ``_index`` and ``scores``."""
+    """Base class: subclasses implement ``_index`` and ``scores``.
+
+    Not called by the notebooks; used by every retriever, which implements it, and compare_retrievers.
+    """
 
     name = "retriever"
     encode_seconds = 0.0  # time spent encoding (documents and queries) so far; += makes it per instance
@@ -88,7 +91,10 @@ class Retriever:
 
 
 class BM25Retriever(Retriever):
-    """BM25 via bm25s (see :mod:`splade_helpers.bm25`)."""
+    """BM25 via bm25s (see :mod:`splade_helpers.bm25`).
+
+    Introduced in notebook 00 (section 4, "How we measure a ranking").
+    """
 
     name = "bm25"
 
@@ -105,7 +111,10 @@ class BM25Retriever(Retriever):
 
 
 class SpladeRetriever(Retriever):
-    """SPLADE: score = dot product of the query's and the document's sparse vectors."""
+    """SPLADE: score = dot product of the query's and the document's sparse vectors.
+
+    Introduced in notebook 01 (section 2, "The vocabulary-mismatch problem").
+    """
 
     name = "splade"
 
@@ -129,7 +138,10 @@ class SpladeRetriever(Retriever):
 
 
 class DenseRetriever(Retriever):
-    """Dense: cosine similarity of normalised embeddings."""
+    """Dense: cosine similarity of normalised embeddings.
+
+    Introduced in notebook 04 (section 2, "Three score matrices, three scales").
+    """
 
     name = "dense"
 
@@ -151,6 +163,8 @@ class DenseRetriever(Retriever):
 
 class HybridRetriever(Retriever):
     """Fuse several retrievers' scores per query (:func:`splade_helpers.fusion.fuse`).
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
 
     Args:
         retrievers: the component retrievers (indexed together by :meth:`index`), with distinct names.
@@ -230,6 +244,8 @@ def build_retrievers(
     makers: Mapping[str, Callable[[], Retriever]] | None = None,
 ) -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (``fusion.RECOMMENDED_HYBRID``) shares its components.
+
+    Not called by the notebooks; used by compare_retrievers (python -m splade_helpers.evaluation) and training.teacher_scores.
 
     Args:
         names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).

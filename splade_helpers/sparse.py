@@ -42,6 +42,8 @@ KINDS = ("query", "document")
 def splade_pool(logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """SPLADE's pooling, written out: ``max`` over each text's real positions of ``log(1 + ReLU(logits))``.
 
+    Introduced in notebook 06 (section 1, "The loss, on one batch").
+
     Args:
         logits: the masked-language model's output, (texts, positions, vocabulary).
         attention_mask: (texts, positions), 1 for real tokens, 0 for padding.
@@ -56,7 +58,8 @@ def splade_pool(logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Ten
 class SpladeEncoder:
     """Encode texts into SPLADE sparse vectors (the reference article's ``SPLADEEncoder``, made real).
 
-    Introduced in notebook 00; built step by step in notebook 02.
+    Introduced in notebook 00 (section "The reference article").
+    Built step by step in notebook 02.
 
     Args:
         model: hub id or folder; ``None`` uses ``$SPLADE_MODEL`` or the bundled ``rasyosef/splade-tiny``.

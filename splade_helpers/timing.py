@@ -12,7 +12,10 @@ from .validation import check_int
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock times of repeated runs of one function, in milliseconds."""
+    """Wall-clock times of repeated runs of one function, in milliseconds.
+
+    Not called by the notebooks; used by timeit, which returns it.
+    """
 
     median_ms: float
     best_ms: float
@@ -59,6 +62,8 @@ class Stopwatch:
 
 def timeit(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> Timing:
     """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times timed; the median is the figure to quote.
+
+    Introduced in notebook 02 (section 8, "Max first, activation second").
 
     Timings vary with what else the machine does: compare things measured side by side, in one run.
     """

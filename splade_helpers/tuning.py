@@ -33,6 +33,8 @@ from .validation import check_choice, check_int, check_number, check_unique_ids
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
     """A fixed, seeded split of queries into (tune, test), each in the original order; neither may be empty.
 
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+
     ``query_ids`` must be distinct strings (a bare string, or an id listed twice, is refused).
     """
     tune_fraction = check_number(tune_fraction, "tune_fraction", above=0.0, maximum=1.0)
@@ -53,7 +55,10 @@ def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float
 
 
 def gain_matrix(dataset: Dataset, query_ids: Sequence[str] | None = None) -> np.ndarray:
-    """Gains as a (queries x documents) matrix in ``dataset.doc_ids`` order (0 where unjudged)."""
+    """Gains as a (queries x documents) matrix in ``dataset.doc_ids`` order (0 where unjudged).
+
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
+    """
     query_ids = dataset.query_ids if query_ids is None else list(query_ids)
     column = {d: i for i, d in enumerate(dataset.doc_ids)}
     gains = np.zeros((len(query_ids), len(dataset.doc_ids)))
@@ -64,7 +69,10 @@ def gain_matrix(dataset: Dataset, query_ids: Sequence[str] | None = None) -> np.
 
 
 def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
-    """Per-query nDCG@k (linear gains, log2 discount, as trec_eval); 0 for queries with no gain."""
+    """Per-query nDCG@k (linear gains, log2 discount, as trec_eval); 0 for queries with no gain.
+
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+    """
     k = check_int(k, "k", minimum=1)
     scores, gains = np.asarray(scores), np.asarray(gains)
     if scores.shape != gains.shape:
@@ -78,6 +86,8 @@ def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> np.ndarray:
 
 class FusionTerms:
     """Per-retriever matrices that fusion weights combine, computed once and cached.
+
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
 
     For a normalised weighted sum the term is the normalised score matrix and a fusion is
     ``sum_n w_n * term_n``; for RRF the cached matrix is each document's rank (0 where a sparse
@@ -119,7 +129,10 @@ class FusionTerms:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One fusion configuration: weights per retriever and a fusion (RRF with its constant)."""
+    """One fusion configuration: weights per retriever and a fusion (RRF with its constant).
+
+    Not called by the notebooks; used by candidates, which returns it, and evaluate_candidates.
+    """
 
     weights: tuple[tuple[str, float], ...]
     fusion: str
@@ -139,6 +152,8 @@ def candidates(
 ) -> list[Candidate]:
     """The grid: alpha = dense weight; the sparse side (a key of ``SPARSE_SIDES``) shares ``1 - alpha`` equally.
 
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+
     RRF constants are textbook ones (ranks from 1): 1 is Qdrant's default (its k = 2), 60 the literature's.
     """
     for f in fusions:
@@ -156,6 +171,8 @@ def candidates(
 def per_query_ndcg(raw: Mapping[str, np.ndarray], gains: np.ndarray, grid: Sequence[Candidate]) -> np.ndarray:
     """nDCG@10 of every candidate on every query: a (candidates x queries) matrix, in grid order.
 
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+
     A query's nDCG@10 under a fusion does not depend on the other queries, so any choice over a subset of
     queries is a mean over this matrix's columns (notebook 04, sections 4 and 8).
 
@@ -170,7 +187,10 @@ def per_query_ndcg(raw: Mapping[str, np.ndarray], gains: np.ndarray, grid: Seque
 def evaluate_candidates(
     raw: Mapping[str, np.ndarray], gains: np.ndarray, grid: Sequence[Candidate], rows: np.ndarray | None = None
 ) -> list[tuple[Candidate, float]]:
-    """Mean nDCG@10 of every candidate over ``rows`` (query indices), best first (stable on ties)."""
+    """Mean nDCG@10 of every candidate over ``rows`` (query indices), best first (stable on ties).
+
+    Introduced in notebook 04 (section 7, "Fusion weights belong to a collection").
+    """
     rows = np.arange(gains.shape[0]) if rows is None else np.asarray(rows)
     means = per_query_ndcg({n: m[rows] for n, m in raw.items()}, gains[rows], grid).mean(axis=1)
     return sorted(zip(grid, means.tolist()), key=lambda r: -r[1])
@@ -178,6 +198,8 @@ def evaluate_candidates(
 
 def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0) -> dict[str, float]:
     """Mean of ``a - b`` over queries, its 95 % paired-bootstrap interval, and the paired t-test p-value.
+
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
 
     Scores must be finite (a NaN would make every statistic NaN, or the p-value a silent 1.0).
     """

@@ -19,6 +19,8 @@ MAX_CHARS = 20_000  # longer input is cut before tokenising (the model reads 512
 def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
     """A plain-text answer for any input: the top ``k`` terms, or a message that says why not.
 
+    Introduced in notebook 03 (section 4, "Try it: type any text").
+
     Never raises for user input: non-strings, empty text, very long text, emoji and other
     languages all get a clear message or a result with a note; so do characters that are not
     valid Unicode (lone surrogates), which are replaced and reported.
@@ -68,6 +70,8 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
 def expansion_box(encoder: SpladeEncoder, value: str = "", k: int = 15) -> widgets.VBox:
     """A text box; every edit shows the text's SPLADE expansion below it.
 
+    Introduced in notebook 03 (section 4, "Try it: type any text").
+
     The box is ``.children[0]`` (a ``Text``) and the answer ``.children[1]`` (an ``HTML``).
     """
     box = widgets.Text(value=value, placeholder="Type any text…", description="Text:", continuous_update=False,
@@ -103,6 +107,8 @@ def top_list_html(state: dict, titles: dict[str, str] | None = None) -> str:
 
 class AlphaSlider:
     """Alpha slider + fusion selector + query picker over an :class:`~splade_helpers.lab.AlphaLab`.
+
+    Introduced in notebook 04 (section 5, "The alpha slider").
 
     Moving any control recomputes the fusion for every query (one matrix operation), redraws the
     nDCG@10-versus-alpha curve with the current alpha marked, and lists the chosen query's top 10
@@ -153,6 +159,8 @@ class AlphaSlider:
 
 class Explorer:
     """An instructor's search box: a typed query through BM25, SPLADE, dense and hybrid, side by side.
+
+    Introduced in notebook 04 (section 6, "The explorer: any query, four retrievers side by side").
 
     ``.results`` holds the last :func:`~splade_helpers.lab.explore` output; ``.table`` its HTML.
     """

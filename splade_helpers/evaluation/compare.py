@@ -70,6 +70,8 @@ def compare_retrievers(
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query (or ``query_ids``), and measure (notebook 00).
 
+    Introduced in notebook 00 (section 5, "The Cranfield table").
+
     Args:
         backend: ``"memory"`` (numpy / scipy here: each retriever scores every document, the hybrid fuses
             them with ``fusion.RECOMMENDED_HYBRID``); or a Qdrant engine, searched as a deployment would:
@@ -171,7 +173,10 @@ def _on_engine(dataset: Dataset, names, qids: list[str], texts: list[str], k: in
 
 
 def format_table(rows: list[dict], show_time: bool = True) -> str:
-    """A plain-text table of :func:`compare_retrievers` rows, metrics at 3 decimals."""
+    """A plain-text table of :func:`compare_retrievers` rows, metrics at 3 decimals.
+
+    Introduced in notebook 00 (section 5, "The Cranfield table").
+    """
     width = max([10, *(len(r["retriever"]) + 2 for r in rows)])
     head = f"{'retriever':<{width}}" + "".join(f"{m:>9}" for m in MEASURES) + (f"{'encode s':>10}" if show_time else "")
     lines = [head, "-" * len(head)]

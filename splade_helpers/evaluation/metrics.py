@@ -16,6 +16,7 @@ from ir_measures import RR, R, nDCG
 
 from ..validation import check_unique_ids
 
+#: Not called by the notebooks; used by evaluate_run and format_table.
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
 
 Run = Mapping[str, Sequence[tuple[str, float]]]
@@ -27,6 +28,8 @@ def evaluate_run(
     query_ids: Sequence[str] | None = None,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Mean and per-query metrics of a ranked run.
+
+    Introduced in notebook 00 (section 4, "How we measure a ranking").
 
     Args:
         run: query id -> ranked ``(doc_id, score)`` list (best first).

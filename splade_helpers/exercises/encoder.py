@@ -25,7 +25,10 @@ def _weights(value: Any) -> torch.Tensor:
 
 @checker
 def check_splade_pooling(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> str:
-    """Exercise 02: ``fn(logits, attention_mask)`` -> (batch, vocab) SPLADE weights."""
+    """Exercise 02: ``fn(logits, attention_mask)`` -> (batch, vocab) SPLADE weights.
+
+    Introduced in notebook 02 (section "Exercises").
+    """
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(2, 5, 7, generator=gen) * 2
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])

@@ -24,7 +24,10 @@ def _pair(value: Any) -> tuple[np.ndarray, np.ndarray]:
 
 @checker
 def check_prune(fn: Callable[[np.ndarray, np.ndarray, int], tuple]) -> str:
-    """Exercise 03: ``fn(indices, values, k)`` -> the k heaviest (indices, values), ids ascending."""
+    """Exercise 03: ``fn(indices, values, k)`` -> the k heaviest (indices, values), ids ascending.
+
+    Introduced in notebook 03 (section "Exercises").
+    """
     indices = np.array([3, 8, 12, 40, 41, 99])
     values = np.array([0.5, 2.0, 0.1, 2.0, 1.5, 0.7], dtype=np.float32)
     for k, expected in ((3, [8, 40, 41]), (1, [8]), (10, [3, 8, 12, 40, 41, 99])):

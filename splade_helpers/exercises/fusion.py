@@ -17,7 +17,10 @@ CASES = {
 
 @checker
 def check_minmax(fn: Callable[[np.ndarray], np.ndarray]) -> str:
-    """Exercise 04: ``fn(scores)`` -> per-query (row) min-max normalised scores, constant rows -> 0."""
+    """Exercise 04: ``fn(scores)`` -> per-query (row) min-max normalised scores, constant rows -> 0.
+
+    Introduced in notebook 04 (section "Exercises").
+    """
     from ..fusion import normalize
 
     for name, scores in CASES.items():

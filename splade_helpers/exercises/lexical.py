@@ -33,7 +33,10 @@ def _terms(value: Any) -> set[str]:
 
 @checker
 def check_shared_terms(fn: Callable[[str, str], set]) -> str:
-    """Exercise 01: ``fn(query, doc)`` must return the set of BM25 terms both texts contain."""
+    """Exercise 01: ``fn(query, doc)`` must return the set of BM25 terms both texts contain.
+
+    Introduced in notebook 01 (section "Exercises").
+    """
     for query, doc in CASES:
         expected = set(analyze([query])[0]) & set(analyze([doc])[0])
         got = _terms(call(fn, query, doc, returns="the set of BM25 terms both texts contain (an empty set if none)"))

@@ -38,6 +38,8 @@ CASES = {
 def check_ndcg(fn: Callable[[list[int], list[int]], float]) -> str:
     """Exercise 00: ``fn(ranked_gains, judged_gains)`` -> nDCG@10 of one ranking.
 
+    Introduced in notebook 00 (section "Exercises").
+
     ``ranked_gains``: the gain of each retrieved document, best first (0 = not relevant);
     ``judged_gains``: the gains of every document judged relevant for the query.
     """

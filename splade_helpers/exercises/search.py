@@ -12,7 +12,10 @@ from ._answer import Mistake, array, call, checker
 @checker
 def check_taat(fn: Callable) -> str:
     """Exercise 07: ``fn(query_terms, query_weights, index)`` -> one score per document (``index.n_documents``),
-    term at a time, reading posting lists with ``index.postings(term)`` (documents, weights)."""
+    term at a time, reading posting lists with ``index.postings(term)`` (documents, weights).
+
+    Introduced in notebook 07 (section "Exercises").
+    """
     import scipy.sparse as sp
 
     from ..inverted_index import InvertedIndex

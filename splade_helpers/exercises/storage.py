@@ -33,6 +33,8 @@ def _check_valid(doc_id: str, value: object) -> None:
 def check_point_ids(fn: Callable[[str], object]) -> str:
     """Exercise 05: ``fn(doc_id)`` -> a Qdrant point id that is valid, distinct per document and the same in every process.
 
+    Introduced in notebook 05 (section "Exercises").
+
     Qdrant accepts unsigned 64-bit integers or UUIDs. The id must not depend on the process
     (Python's ``hash`` of a string changes with every interpreter start: a kernel restart would
     then duplicate every point) nor on chance (``uuid4``).

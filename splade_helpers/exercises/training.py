@@ -10,7 +10,10 @@ from ._answer import _call
 
 
 def check_flops(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """Exercise 06: ``fn(representations)`` -> the FLOPS regulariser of a (batch x vocabulary) matrix of weights."""
+    """Exercise 06: ``fn(representations)`` -> the FLOPS regulariser of a (batch x vocabulary) matrix of weights.
+
+    Introduced in notebook 06 (section "Exercises").
+    """
     from sentence_transformers.sparse_encoder.losses import FlopsLoss
 
     gen = torch.Generator().manual_seed(0)

@@ -26,7 +26,10 @@ HEAD_MIN_ROWS = 64  # smaller tiles skip the int8 filter (their full product is 
 
 def head_input(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-    """Run a masked-language model up to its last layer (hidden -> vocabulary), which is never computed: that layer's input."""
+    """Run a masked-language model up to its last layer (hidden -> vocabulary), which is never computed: that layer's input.
+
+    Not called by the notebooks; used by SpladeEncoder (its fast path) and splade_forward.
+    """
     decoder = mlm.get_output_embeddings()
     handle = decoder.register_forward_pre_hook(_stop_with_input)
     try:
@@ -42,6 +45,8 @@ def head_input(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: to
 def max_pooled_logits(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch.Tensor, *,
                       positive_only: bool = False) -> torch.Tensor:
     """``max`` over each text's rows of ``tokens @ weight.T + bias``: a (texts x vocabulary) matrix.
+
+    Not called by the notebooks; used by SpladeEncoder (its fast path) and PooledHead.
 
     ``tokens`` holds the real (unpadded) positions of every text, one text after the other; text r owns
     rows ``bounds[r]:bounds[r + 1]``. The product runs a block of the vocabulary and a tile of whole

@@ -13,6 +13,8 @@ from .mlm_head import head_input, max_pooled_logits
 class PooledHead(torch.autograd.Function):
     """``max`` over each text's positions of ``tokens @ weight.T + bias``: a (texts x vocabulary) matrix.
 
+    Not called by the notebooks; used by splade_forward (for fast_splade_head).
+
     ``tokens`` holds the real (unpadded) positions of every text, one text after the other; ``lengths``
     says how many belong to each. Forward: :func:`~splade_helpers.kernels.mlm_head.max_pooled_logits`, so the
     (tokens x vocabulary) matrix never exists (at batch 32 and 128 tokens it would be 500 MB); maxima at or
@@ -57,7 +59,10 @@ def winning_rows(tokens: torch.Tensor, bounds, weight: torch.Tensor, bias: torch
 
 def splade_forward(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-    """SPLADE vectors ``max_i log1p(relu(logit_i))`` of a masked-language model, differentiable, via :class:`PooledHead`."""
+    """SPLADE vectors ``max_i log1p(relu(logit_i))`` of a masked-language model, differentiable, via :class:`PooledHead`.
+
+    Not called by the notebooks; used by fast_splade_head.
+    """
     decoder = mlm.get_output_embeddings()
     hidden = head_input(mlm, input_ids, attention_mask, token_type_ids)
     mask = attention_mask.bool()
@@ -67,6 +72,8 @@ def splade_forward(mlm: torch.nn.Module, input_ids: torch.Tensor, attention_mask
 
 class fast_splade_head:
     """Within this block, a SparseEncoder's MLM + SpladePooling (max, relu) run through :func:`splade_forward`.
+
+    Not called by the notebooks; used by training.train and benchmarks/training.py.
 
     Same vectors and same gradients (tested against the library's own path), a fraction of the
     memory and time; the model's weights are the same objects, so saving it afterwards saves the

@@ -29,6 +29,8 @@ def get_client(location: str | os.PathLike | None = None, *, url: str | None = N
                timeout: float = 5.0) -> QdrantClient:
     """A qdrant-client: ``url`` or ``$QDRANT_URL`` -> that server; else local mode (``location`` folder, or memory).
 
+    Not called by the notebooks; used by qdrant.ClientStore (its default client).
+
     Raises:
         ValueError: the address is malformed; ConnectionError: nothing that answers as Qdrant within ``timeout`` s.
         RuntimeError: another client holds the local-mode folder (one process at a time).
@@ -42,6 +44,8 @@ def get_client(location: str | os.PathLike | None = None, *, url: str | None = N
 
 def server_client(url: str, *, api_key: str | None = None, timeout: float = 5.0, name: str = "url") -> QdrantClient:
     """A client of the Qdrant server at ``url`` (``api_key`` or ``$QDRANT_API_KEY``), checked to answer as Qdrant.
+
+    Not called by the notebooks; used by qdrant.get_client and qdrant.open_store (QDRANT_URL).
 
     The address is parsed first (a bad port or bracket is named with the variable it came from, ``name``), then
     the server must answer an HTTP request within ``timeout`` seconds with Qdrant's greeting: a port where
@@ -108,7 +112,10 @@ def _greeting(url: str, api_key: str | None, timeout: float, where: str, fix: st
 
 
 def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
-    """qdrant-client's pure-Python local mode, in memory (``None``) or in a folder (one process at a time)."""
+    """qdrant-client's pure-Python local mode, in memory (``None``) or in a folder (one process at a time).
+
+    Introduced in notebook 05 (section 1, "The reference article's two functions, and what they get wrong").
+    """
     if location is None or str(location) == ":memory:":
         return QdrantClient(location=":memory:")
     try:
@@ -126,6 +133,8 @@ def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
 
 class ClientStore(QdrantStore):
     """A collection behind a qdrant-client (a server, a cluster, or local mode).
+
+    Not called by the notebooks; used by qdrant.open_store (a Qdrant server, or qdrant-client's local mode).
 
     Args:
         client: from :func:`get_client` (default: ``$QDRANT_URL``, else local mode in memory).

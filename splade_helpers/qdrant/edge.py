@@ -51,7 +51,10 @@ def foreign_entries(folder: Path) -> list[str]:
 
 
 class FolderLockedError(RuntimeError):
-    """The folder is open in another EdgeStore (this process or another one)."""
+    """The folder is open in another EdgeStore (this process or another one).
+
+    Introduced in notebook 05a (section 2, "Persistence and the folder lock").
+    """
 
 
 def _config(dense_dim: int, wal: bool | None = None) -> qe.EdgeConfig:
@@ -65,6 +68,8 @@ def _config(dense_dim: int, wal: bool | None = None) -> qe.EdgeConfig:
 
 class EdgeStore(QdrantStore):
     """A collection in a Qdrant Edge folder: ``<path>/<collection>/``.
+
+    Introduced in notebook 05 (section 2, "Two engines, one collection layout").
 
     Args:
         path: the parent folder (created if needed); ``None``: a temporary folder, deleted on

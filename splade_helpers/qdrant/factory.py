@@ -11,13 +11,18 @@ ENGINES = ("edge", "server", "local")
 
 
 def default_engine() -> str:
-    """``"server"`` when ``$QDRANT_URL`` is set, else ``"edge"`` (Qdrant Edge in this process)."""
+    """``"server"`` when ``$QDRANT_URL`` is set, else ``"edge"`` (Qdrant Edge in this process).
+
+    Not called by the notebooks; used by qdrant.open_store and python -m splade_helpers.qdrant.
+    """
     return "server" if os.environ.get("QDRANT_URL") else "edge"
 
 
 def open_store(path: str | os.PathLike | None = None, collection: str = "course", *, engine: str | None = None,
                url: str | None = None, **kwargs) -> QdrantStore:
     """A store with the course's layout on the chosen engine.
+
+    Introduced in notebook 00 (section "The reference article").
 
     Args:
         path: the folder for ``edge`` (``None``: a temporary one) or ``local``; ignored by ``server``.

@@ -35,6 +35,8 @@ def _hold(store: QdrantStore, reindex: bool, doc_ids: list[str], texts: list[str
 class QdrantRetriever(Retriever):
     """Scores from one named vector (``dense``, ``splade`` or ``bm25``) of a :class:`QdrantStore`.
 
+    Not called by the notebooks; used by qdrant.qdrant_retrievers.
+
     Retrievers sharing a store load it once. With ``reindex=False`` the store must already hold
     exactly the documents given to :meth:`index` (ids and texts): it is searched as it is.
     """
@@ -66,6 +68,8 @@ class QdrantRetriever(Retriever):
 
 class QdrantHybrid(Retriever):
     """A hybrid the engine executes: one prefetch per named vector, fused by the engine (``hybrid_search``).
+
+    Not called by the notebooks; used by qdrant.qdrant_retrievers.
 
     Args:
         store: a :class:`QdrantStore`.
@@ -119,7 +123,10 @@ class QdrantHybrid(Retriever):
 
 
 def qdrant_retrievers(store: QdrantStore, reindex: bool = True) -> dict[str, Retriever]:
-    """One retriever per named vector of ``store`` (``bm25``, ``splade``, ``dense``) and the engine's ``hybrid``."""
+    """One retriever per named vector of ``store`` (``bm25``, ``splade``, ``dense``) and the engine's ``hybrid``.
+
+    Not called by the notebooks; used by compare_retrievers (python -m splade_helpers.evaluation --backend edge or server).
+    """
     out: dict[str, Retriever] = {n: QdrantRetriever(store, n, reindex=reindex) for n in ("bm25", "splade", "dense")}
     out["hybrid"] = QdrantHybrid(store, reindex=reindex)
     return out

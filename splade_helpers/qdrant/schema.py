@@ -41,7 +41,10 @@ POINT_NAMESPACE = uuid.UUID("6f1c3a52-8d3e-5b7a-9c41-2e5d7f0a9b13")
 
 
 def point_id(doc_id: str) -> str:
-    """The point id of a document: a UUID5 of its id, so a re-upsert updates instead of duplicating."""
+    """The point id of a document: a UUID5 of its id, so a re-upsert updates instead of duplicating.
+
+    Introduced in notebook 05 (section 1, "The reference article's two functions, and what they get wrong").
+    """
     if not isinstance(doc_id, str) or not doc_id:
         raise TypeError(f"document id must be a non-empty str, got {doc_id!r}.")
     return str(uuid.uuid5(POINT_NAMESPACE, doc_id))
@@ -50,6 +53,8 @@ def point_id(doc_id: str) -> str:
 @dataclass(frozen=True)
 class Layout:
     """What a collection must look like to be searched with the course's encoders.
+
+    Not called by the notebooks; used by qdrant.QdrantStore (the layout a collection records).
 
     ``splade_model`` / ``dense_model`` are the encoders' names, ``splade_files`` / ``dense_files`` the
     fingerprints of their model files (:attr:`~splade_helpers.models.ModelSource.content_fingerprint`): vectors
@@ -119,6 +124,8 @@ def model_problems(stored: Mapping | None, sources: Mapping[str, object], bm25: 
 class SparseVec:
     """An engine-neutral sparse vector, valid by construction: ascending unique 32-bit ids, finite weights.
 
+    Introduced in notebook 05 (section 2, "Two engines, one collection layout").
+
     Built from any ``indices`` / ``values`` (lists or arrays, in any order); a repeated id, a negative
     or non-integer id, NaN or infinity is a ``ValueError`` naming the problem.
     """
@@ -137,7 +144,10 @@ class SparseVec:
 
 @dataclass(frozen=True)
 class StoredPoint:
-    """One validated point, engine-neutral; ``vectors`` omits a dense vector for an empty document."""
+    """One validated point, engine-neutral; ``vectors`` omits a dense vector for an empty document.
+
+    Not called by the notebooks; used by qdrant.QdrantStore and its engines (a point as stored).
+    """
 
     id: str
     vectors: dict[str, list[float] | SparseVec]
@@ -156,6 +166,8 @@ INT64 = (-(2**63), 2**63 - 1)  # Qdrant's payload integers
 
 def plain(value: object, where: str = "payload") -> object:
     """Turn a payload into plain JSON types (numpy scalars and arrays included), or say what is wrong.
+
+    Introduced in notebook 05 (section 1, "The reference article's two functions, and what they get wrong").
 
     Integers beyond 64 bits are refused: Qdrant would store them as rounded floats.
     """
@@ -181,7 +193,10 @@ def plain(value: object, where: str = "payload") -> object:
 
 
 def check_dense(vector: object, dim: int, where: str = "dense vector", allow_zero: bool = False) -> list[float] | None:
-    """A finite float list of length ``dim``; an all-zero vector is an error, or ``None`` if allowed."""
+    """A finite float list of length ``dim``; an all-zero vector is an error, or ``None`` if allowed.
+
+    Introduced in notebook 05 (section 1, "The reference article's two functions, and what they get wrong").
+    """
     try:
         a = np.asarray(vector, dtype=np.float64).ravel()
     except (TypeError, ValueError):
@@ -200,7 +215,10 @@ def check_dense(vector: object, dim: int, where: str = "dense vector", allow_zer
 
 
 def check_sparse(indices: object, values: object, where: str = "sparse vector") -> SparseVec:
-    """A :class:`SparseVec` from indices and values, with errors that say which vector is wrong."""
+    """A :class:`SparseVec` from indices and values, with errors that say which vector is wrong.
+
+    Not called by the notebooks; used by qdrant.QdrantStore (document and query vectors).
+    """
     try:
         return SparseVec(indices, values)
     except (TypeError, ValueError) as exc:
@@ -279,6 +297,8 @@ def iter_points(
     extra: Sequence[Mapping] | None = None,
 ) -> Iterator[StoredPoint]:
     """Validated points, one per document (payload: doc_id, title, text, splade_sum, and ``extra``).
+
+    Not called by the notebooks; used by qdrant.QdrantStore.index and benchmarks/qdrant_scale.py.
 
     A document whose text is empty gets no dense vector and empty sparse vectors: its point exists
     with its payload, counts as a document for BM25's IDF (as in bm25s), and never matches.

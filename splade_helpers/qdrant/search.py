@@ -34,7 +34,10 @@ def _check_key(key: object, what: str) -> None:
 
 @dataclass(frozen=True)
 class Match:
-    """Payload field ``key`` equals ``value`` (a str, a 64-bit int or a bool; numbers with a fraction: :class:`Range`)."""
+    """Payload field ``key`` equals ``value`` (a str, a 64-bit int or a bool; numbers with a fraction: :class:`Range`).
+
+    Not called by the notebooks; used by the stores' search (its filter).
+    """
 
     key: str
     value: str | int | bool
@@ -53,7 +56,10 @@ class Match:
 
 @dataclass(frozen=True)
 class MatchText:
-    """Payload field ``key`` contains ``text`` (Qdrant's full-text match; a substring without a text index)."""
+    """Payload field ``key`` contains ``text`` (Qdrant's full-text match; a substring without a text index).
+
+    Introduced in notebook 05 (section 5, "Filtering on the payload").
+    """
 
     key: str
     text: str
@@ -66,7 +72,10 @@ class MatchText:
 
 @dataclass(frozen=True)
 class Range:
-    """Payload field ``key`` is a number within ``[gte, lte]`` (either bound may be open: ``None``, not both)."""
+    """Payload field ``key`` is a number within ``[gte, lte]`` (either bound may be open: ``None``, not both).
+
+    Not called by the notebooks; used by the stores' search (its filter).
+    """
 
     key: str
     gte: float | None = None
@@ -104,7 +113,10 @@ def check_filter(conditions: object) -> tuple[Condition, ...]:
 
 @dataclass(frozen=True)
 class Nearest:
-    """The ``limit`` points closest to ``vector`` on the named vector ``using``."""
+    """The ``limit`` points closest to ``vector`` on the named vector ``using``.
+
+    Not called by the notebooks; used by the stores' search (one vector's request to the engine).
+    """
 
     using: str
     vector: list[float] | SparseVec
@@ -115,6 +127,8 @@ class Nearest:
 @dataclass(frozen=True)
 class Fused:
     """Prefetch each :class:`Nearest`, then fuse on the engine.
+
+    Not called by the notebooks; used by the stores' search (a prefetch-then-fuse request to the engine).
 
     ``fusion``: ``rrf`` (``rrf_k`` in the textbook convention, see :mod:`splade_helpers.fusion`;
     optional ``weights``), ``dbsf``, or ``formula``: the reference article's

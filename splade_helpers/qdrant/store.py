@@ -29,9 +29,11 @@ IF_EXISTS = ("error", "reuse", "recreate")
 class QdrantStore(StoreQueries):
     """Documents in one collection (``dense`` + ``splade`` + ``bm25``), searched through a Qdrant engine.
 
+    Not called by the notebooks; used by qdrant.EdgeStore and qdrant.ClientStore (what qdrant.open_store returns).
+
     Subclasses implement the engine primitives (the abstract methods: ``_exists``, ``_create``, ``_drop``,
     ``_stored_layout``, ``_check_engine_schema``, ``_upsert``, ``_delete``, ``_page``, ``_retrieve``, ``_run``,
-    ``count``, ``schema``); everything else is here. Introduced in notebook 05.
+    ``count``, ``schema``); everything else is here.
 
     Args:
         collection: the collection's name.

@@ -14,6 +14,8 @@ from ..validation import check_texts
 def measure_encoder(encoder, dataset: Dataset, query_ids: Sequence[str]) -> dict:
     """A SPLADE encoder on a collection: per-query nDCG@10 on ``query_ids``, non-zeros, FLOPS, index size.
 
+    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
+
     Works for a :class:`~splade_helpers.sparse.SpladeEncoder` and an inference-free encoder alike.
     """
     from ..evaluation import evaluate_run
@@ -32,7 +34,10 @@ def measure_encoder(encoder, dataset: Dataset, query_ids: Sequence[str]) -> dict
 
 @torch.no_grad()
 def negative_logit_share(encoder, texts: Sequence[str]) -> float:
-    """The share of a model's MLM logits below zero over the texts' real positions: what ReLU turns into zeros."""
+    """The share of a model's MLM logits below zero over the texts' real positions: what ReLU turns into zeros.
+
+    Introduced in notebook 06 (section 2, "Why FLOPS makes vectors sparse").
+    """
     texts = check_texts(texts)
     batch = encoder.tokenizer(texts, padding=True, truncation=True, max_length=encoder.doc_max_length, return_tensors="pt")
     logits = encoder.model(**batch).logits

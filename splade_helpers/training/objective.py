@@ -35,6 +35,8 @@ import torch.nn.functional as F
 def ranking_loss(queries: torch.Tensor, documents: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """In-batch contrastive loss: query i's own document is row i of ``documents``; every other row is a negative.
 
+    Not called by the notebooks; used by splade_objective.
+
     ``documents`` may hold more rows than ``queries`` (hard negatives after the positives).
     """
     scores = scale * queries @ documents.T
@@ -42,19 +44,28 @@ def ranking_loss(queries: torch.Tensor, documents: torch.Tensor, scale: float = 
 
 
 def flops(representations: torch.Tensor) -> torch.Tensor:
-    """The FLOPS regulariser: the sum over the vocabulary of each term's squared mean weight in the batch."""
+    """The FLOPS regulariser: the sum over the vocabulary of each term's squared mean weight in the batch.
+
+    Introduced in notebook 06 (section 2, "Why FLOPS makes vectors sparse").
+    """
     return (representations.mean(dim=0) ** 2).sum()
 
 
 def regulariser_weight(step: int, total_steps: int, weight: float, warmup_ratio: float = 1 / 3) -> float:
-    """The weight of a regulariser at ``step``: ``weight * (step / warmup)^2`` during the warm-up, then ``weight``."""
+    """The weight of a regulariser at ``step``: ``weight * (step / warmup)^2`` during the warm-up, then ``weight``.
+
+    Not called by the notebooks; used by tests/test_training.py (checked against sentence-transformers' warm-up).
+    """
     warmup = max(int(total_steps * warmup_ratio), 1)
     return weight if step >= warmup else weight * (step / warmup) ** 2
 
 
 def splade_objective(queries: torch.Tensor, documents: torch.Tensor, lambda_q: float, lambda_d: float,
                      scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """The three parts of SPLADE's loss on one batch of (query, document) representations."""
+    """The three parts of SPLADE's loss on one batch of (query, document) representations.
+
+    Introduced in notebook 06 (section 1, "The loss, on one batch").
+    """
     return {
         "ranking": ranking_loss(queries, documents, scale),
         "flops_documents": lambda_d * flops(documents),
@@ -66,13 +77,18 @@ def margin_mse(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """Margin-MSE: ``mean_i,j ((s_i+ - s_ij) - (t_i+ - t_ij))^2`` over each query i's negatives j.
 
     ``student`` and ``teacher`` are (queries x (1 + negatives)) scores, the positive in column 0.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
     """
     return F.mse_loss(student[:, :1] - student[:, 1:], teacher[:, :1] - teacher[:, 1:])
 
 
 def kl_distillation(student: torch.Tensor, teacher: torch.Tensor, student_temperature: float = 1.0,
                     teacher_temperature: float = 1.0) -> torch.Tensor:
-    """KL divergence from the teacher's softmax over each list to the student's, scaled by ``student_temperature^2``."""
+    """KL divergence from the teacher's softmax over each list to the student's, scaled by ``student_temperature^2``.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
+    """
     log_p = torch.log_softmax(student / student_temperature, dim=1)
     target = torch.softmax(teacher / teacher_temperature, dim=1)
     return F.kl_div(log_p, target, reduction="batchmean") * student_temperature ** 2

@@ -19,6 +19,8 @@ TEACHERS = ("hybrid", "dense", "bm25")
 class Pairs:
     """Training examples: an anchor (a query, or a title standing in for one) and its positive document.
 
+    Not called by the notebooks; used by title_pairs, qrels_pairs and distillation_examples, which return it, and train.
+
     For distillation, each example also has ``negatives`` (documents ranked below the positive by a
     teacher, never judged relevant to the query) and ``labels``: the teacher's scores of the positive and
     of each negative. ``collection``, ``query_ids`` (the judged queries behind the anchors, one per example)
@@ -81,6 +83,8 @@ class Pairs:
 def title_pairs(dataset: Dataset) -> Pairs:
     """Self-supervised pairs from a collection's own documents: title -> the rest of the document.
 
+    Introduced in notebook 06 (section 1, "The loss, on one batch").
+
     The title plays a short query; the body is its relevant document. Documents without a title or a
     body are skipped. No query or judgment is used, so any collection with titles can be adapted.
     """
@@ -106,6 +110,8 @@ def title_pairs(dataset: Dataset) -> Pairs:
 
 def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1, split_seed: int | None = None) -> Pairs:
     """Supervised pairs: (query, a document judged relevant to it, gain >= ``min_gain``) for the given queries only.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     Pass the *tuning* half of the queries (``split_queries``) and report on the other half; ``split_seed``
     (that split's seed) is recorded with the query ids in a model trained on these pairs.
@@ -144,6 +150,8 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
     hard negative is a document the teacher finds related, but less so. Documents the teacher ranks
     *above* the positive without a judgment are left out: they may be relevant and unjudged. An example
     whose positive has fewer than ``negatives`` such documents below it is dropped.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     Args:
         pairs: anchors and their positive documents (from :func:`title_pairs` or :func:`qrels_pairs`).
@@ -186,6 +194,8 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
 
 def teacher_scores(dataset: Dataset, anchors: Sequence[str], teacher: str = "hybrid") -> np.ndarray:
     """(anchors x documents) scores of a teacher over ``dataset``'s documents, in [0, 1] per anchor.
+
+    Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
     ``hybrid`` is the course's recommended hybrid (``fusion.RECOMMENDED_HYBRID``, built by
     :func:`~splade_helpers.retrievers.build_retrievers`: a weighted sum of min-max scores, in [0, 1]

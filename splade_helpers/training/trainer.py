@@ -36,6 +36,8 @@ STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by i
 class TrainConfig:
     """Everything that shapes a trained model (and its cache key).
 
+    Introduced in notebook 06 (section 3, "Training on a laptop CPU").
+
     Defaults: sentence-transformers' SPLADE example (lambda_d 3e-5, lambda_q 5e-5), one epoch,
     batch 32, learning rate 5e-5, 128 tokens (Cranfield's median abstract is 175: most of each is kept).
     ``inference_free``: queries become one learned weight per vocabulary token (initialised from the
@@ -71,7 +73,10 @@ class TrainConfig:
 
 @dataclass
 class TrainedModel:
-    """A trained SPLADE model folder, and how it was made."""
+    """A trained SPLADE model folder, and how it was made.
+
+    Not called by the notebooks; used by train, which returns it.
+    """
 
     path: Path
     config: TrainConfig
@@ -92,7 +97,10 @@ class TrainedModel:
 
 
 def model_key(base: str, pairs: Pairs, config: TrainConfig) -> str:
-    """The cache key of a trained model: base model, training data and settings."""
+    """The cache key of a trained model: base model, training data and settings.
+
+    Not called by the notebooks; used by train (the cache key of a trained model).
+    """
     return digest("model-v5", base, pairs.digest(), asdict(config), size=20)
 
 
@@ -105,6 +113,8 @@ def train(
     cache: bool = True,
 ) -> TrainedModel:
     """Fine-tune a SPLADE model on ``pairs`` with SPLADE's loss, through ``SparseEncoderTrainer`` on the CPU.
+
+    Introduced in notebook 06 (section 3, "Training on a laptop CPU").
 
     Args:
         base_model: hub id or folder (default: ``$SPLADE_MODEL`` or the bundled splade-tiny).

@@ -194,7 +194,7 @@ def training_results(r: dict) -> list[str]:
     rows = [[f"**{x['name']}**" if x["name"] == sel["winner"] else x["name"], f"{x['tune_ndcg']:.3f}",
              signed(x["vs_bundled_tune"]), x["scored"]] for x in sorted(sel["candidates"], key=lambda x: -x["tune_ndcg"])]
     explored = [[x["name"], f"{x['ndcg']:.3f}", signed(x["vs_bundled"]), verdict_of(x["vs_bundled"]), signed(x["vs_bm25"]),
-                 f"{x['doc_nonzeros']:.0f} / {x['query_nonzeros']:.0f}", f"{x['flops']:.1f}", f"{x['train_s']:.0f}"]
+                 f"{x['doc_nonzeros']:.0f} / {x['query_nonzeros']:.0f}", f"{x['flops']:.1f}"]
                 for x in r["results"]]
     return [BEGIN, "",
             f"**Selection on the tuning half** ({sum(sel['folds'])} queries; bundled model {sel['bundled_tune_ndcg']:.3f}). "
@@ -210,10 +210,11 @@ def training_results(r: dict) -> list[str]:
             "on the same test queries. Nothing was chosen from this table; a row picked from it for looking best would "
             "be optimistic.", "",
             *table(["configuration", "nDCG@10", "vs bundled [95 % CI]", "reads", "vs BM25 [95 % CI]", "doc / query non-zeros",
-                    "FLOPS", "train s"], explored),
+                    "FLOPS"], explored),
             f"Documents read to 256 tokens; FLOPS: expected multiplications per query-document pair. Measured on "
-            f"{m.get('cpus', '?')} cores (`{r.get('command', 'python benchmarks/training.py --save')}`); train s is that "
-            f"machine's time, teacher's lists included.", "", END]
+            f"{m.get('cpus', '?')} cores (`{r.get('command', 'python benchmarks/training.py --save')}`). Training times are "
+            f"left out of this table: each model's time is that of the run that trained it (some on a machine shared with "
+            f"other jobs); [performance.md](performance.md) has the speed measured side by side.", "", END]
 
 
 def training_page(current: str, r: dict | None) -> str:

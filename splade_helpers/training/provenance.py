@@ -18,6 +18,8 @@ from .guards import RECORD_FILE as RECORD  # in a trained folder: its key, setti
 def trained_on(model: str | os.PathLike | None) -> dict | None:
     """The ``trained_on`` record of a folder made by ``train`` (collection, query ids, split seed); None otherwise.
 
+    Not called by the notebooks; used by python -m splade_helpers.evaluation (it refuses or labels trained queries).
+
     None for a hub id, a folder without the record, or one written before models recorded it.
     """
     if model is None:
@@ -33,6 +35,8 @@ def trained_on(model: str | os.PathLike | None) -> dict | None:
 
 def trained_queries(record: dict | None, collection: str, query_ids: Sequence[str]) -> list[str]:
     """The queries among ``query_ids`` that a model with this ``trained_on`` record trained on, in their order.
+
+    Not called by the notebooks; used by python -m splade_helpers.evaluation (it refuses or labels trained queries).
 
     Empty when the record is missing or names another collection (query ids are only comparable within one).
     """

@@ -128,14 +128,18 @@ def scaled(value, factor: float):
 def test_page_check_fails_when_a_stored_result_changes(tmp_path, name):
     results = tmp_path / "results"
     shutil.copytree(RESULTS, results)
-    page = tmp_path / "performance.md"
+    page, training_page = tmp_path / "performance.md", tmp_path / "training.md"
     page.write_text(PAGE.read_text())
-    check = ["benchmarks/report.py", "--check", "--results", str(results), "--out", str(page)]
+    training_page.write_text(TRAINING_PAGE.read_text())  # the copies only: the repository's pages are never written
+    pages = ["--out", str(page), "--training-out", str(training_page)]
+    check = ["benchmarks/report.py", "--check", "--results", str(results), *pages]
     assert subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True).returncode == 0  # the copy is up to date
     path = results / f"{name}.json"
     path.write_text(json.dumps(scaled(json.loads(path.read_text()), 1.37), indent=1) + "\n")
     assert report.render(results) != PAGE.read_text()
     proc = subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stdout.startswith("---") and "out of date" in proc.stderr
-    subprocess.run([sys.executable, "benchmarks/report.py", "--results", str(results), "--out", str(page)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "benchmarks/report.py", "--results", str(results), *pages], cwd=ROOT, check=True)
     assert page.read_text() == report.render(results)  # regenerated: up to date again
+    assert PAGE.read_text() == report.render(RESULTS)  # and the repository's own pages untouched
+    assert TRAINING_PAGE.read_text() == report.training_page(TRAINING_PAGE.read_text(), json.loads((RESULTS / "training.json").read_text()))

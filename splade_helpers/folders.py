@@ -82,9 +82,7 @@ def check_output_folder(path: object, name: str, owned: Owned | None,
     base = existing_ancestor(p.parent)
     if not base.is_dir():
         raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(base)!r}); choose a "
-                         f"writable folder.")
+    _check_writable(base, p, name, "choose a writable folder.")
     return p
 
 
@@ -177,10 +175,14 @@ def check_output_file(path: object, name: str, ours: Callable[[Path], bool]) -> 
     folder = p.parent
     if not folder.is_dir():
         raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); "
-                         f"choose another location.")
+    _check_writable(folder, p, name, "choose another location.")
     return p
+
+
+def _check_writable(folder: Path, p: Path, name: str, fix: str) -> None:
+    """A ``ValueError`` naming ``p`` when ``folder`` (where it would be written) is read-only or not ours to write."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(p)!r} cannot be written (read-only or permission denied in {str(folder)!r}); {fix}")
 
 
 def write_file(path: Path, text: str, name: str) -> None:

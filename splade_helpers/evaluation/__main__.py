@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..datasets import available_datasets, load_dataset
-from ..fusion import ENGINE_HYBRID
 from ..folders import check_output_file, write_file
+from ..fusion import ENGINE_HYBRID
 from ..retrievers import RETRIEVERS, retriever_names
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 

@@ -23,7 +23,8 @@ from .. import folders
 from ..datasets import available_datasets, load_dataset
 from ..integrity import unlisted
 from ..models import check_masked_lm, resolve_model
-from . import DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores, title_pairs, train
+from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores,
+               title_pairs, train)
 from .guards import check_steps
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries

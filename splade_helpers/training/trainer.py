@@ -25,7 +25,7 @@ from ..integrity import unlisted, write_manifest
 from ..kernels.training_head import fast_splade_head
 from ..models import check_masked_lm, resolve_model
 from ..validation import check_choice, check_int, check_number
-from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finite_loss_trainer, finished_model
+from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finished_model, finite_loss_trainer
 from .pairs import Pairs
 
 DISTILL_LOSSES = ("margin-mse", "kl")

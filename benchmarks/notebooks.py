@@ -24,7 +24,8 @@ from nbclient import NotebookClient
 
 from splade_helpers.timing import Stopwatch
 
-# the whole course (00-06), and without training (00-05) warm, as their issues set them
+# the whole course (00-07 with 05a), and 00-05a warm, as issues 21-22 set them for the seven notebooks of the time;
+# with 05a and 07 added the course measures 254 s warm and 623 s cold (issue 21 note): kept as the budgets to come back to
 TARGETS = {"warm": {"total_s": ("<=", 120.0), "total_00_05_s": ("<=", 90.0)}, "cold": {"total_s": ("<=", 480.0)}}
 
 

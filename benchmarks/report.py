@@ -133,7 +133,7 @@ def notebooks(r: dict) -> list[str]:
         cells = ", ".join(f"cell {i}: {t:.1f} s" for i, t in r.get("slowest_cells", {}).get(name, []))
         rows.append([f"`{name}`", f"{sec:.1f}", cells])
     rows.append(["**total**", f"**{r['total_s']:.1f}**", ""])
-    labels = {"total_s": "all notebooks, 00–06", "total_00_05_s": "notebooks 00–05 (without training)"}
+    labels = {"total_s": "all notebooks, 00–07 with 05a", "total_00_05_s": "notebooks 00–05a (without training and the index lesson)"}
     return [*table(["notebook", "seconds (this machine)", "slowest cells"], rows), *targets(r, labels, " s")]
 
 

@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from splade_helpers.tuning import format_interval, interval_verdict
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = ROOT / "docs" / "performance.md"
@@ -177,14 +179,7 @@ def training(r: dict) -> list[str]:
 
 def signed(c: dict | None) -> str:
     """``+0.012 [−0.004, +0.030]`` (typographic minus), or nothing."""
-    return "" if c is None else f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]".replace("-", "−")
-
-
-def verdict_of(c: dict | None) -> str:
-    """How a paired interval reads: better or worse when it excludes zero, else no detectable difference."""
-    if c is None:
-        return ""
-    return "better" if c["ci_low"] > 0 else "worse" if c["ci_high"] < 0 else "no detectable difference"
+    return format_interval(c).replace("-", "−")
 
 
 def training_results(r: dict) -> list[str]:
@@ -193,7 +188,7 @@ def training_results(r: dict) -> list[str]:
     m = r.get("machine", {})
     rows = [[f"**{x['name']}**" if x["name"] == sel["winner"] else x["name"], f"{x['tune_ndcg']:.3f}",
              signed(x["vs_bundled_tune"]), x["scored"]] for x in sorted(sel["candidates"], key=lambda x: -x["tune_ndcg"])]
-    explored = [[x["name"], f"{x['ndcg']:.3f}", signed(x["vs_bundled"]), verdict_of(x["vs_bundled"]), signed(x["vs_bm25"]),
+    explored = [[x["name"], f"{x['ndcg']:.3f}", signed(x["vs_bundled"]), interval_verdict(x["vs_bundled"]), signed(x["vs_bm25"]),
                  f"{x['doc_nonzeros']:.0f} / {x['query_nonzeros']:.0f}", f"{x['flops']:.1f}"]
                 for x in r["results"]]
     return [BEGIN, "",
@@ -204,8 +199,8 @@ def training_results(r: dict) -> list[str]:
             *table(["candidate", "nDCG@10, tuning half", "vs bundled [95 % CI]", "scored by"], rows),
             f"**Reported once on the test half** ({chosen['vs_bundled']['queries']} queries): `{sel['winner']}`, nDCG@10 "
             f"{chosen['ndcg']:.3f}; against the bundled model {signed(chosen['vs_bundled'])} "
-            f"({verdict_of(chosen['vs_bundled'])}); against BM25 ({r['bm25_test_ndcg']:.3f}) {signed(chosen['vs_bm25'])} "
-            f"({verdict_of(chosen['vs_bm25'])}).", "",
+            f"({interval_verdict(chosen['vs_bundled'])}); against BM25 ({r['bm25_test_ndcg']:.3f}) {signed(chosen['vs_bm25'])} "
+            f"({interval_verdict(chosen['vs_bm25'])}).", "",
             "**Exploration on the test half**: every candidate trained on its full data (and an inference-free model), "
             "on the same test queries. Nothing was chosen from this table; a row picked from it for looking best would "
             "be optimistic.", "",

@@ -40,6 +40,7 @@ import numpy as np
 import splade_helpers as sh
 from splade_helpers import training as T
 from splade_helpers.kernels import fast_splade_head
+from splade_helpers.tuning import format_interval as interval
 
 TARGET_EPOCH_S = 90.0
 TARGET_MINI_S = 60.0
@@ -203,10 +204,6 @@ def quality(ds, tune: list[str], test: list[str], only: str | None) -> dict:
     return {"bm25_test_ndcg": float(bm25_test.mean()), "selection": selection,
             "chosen": {k: v for k, v in chosen.items() if k not in ("per_query", "nDCG@10")},
             "results": [{k: v for k, v in r.items() if k not in ("per_query", "nDCG@10")} for r in rows]}
-
-
-def interval(c: dict | None) -> str:
-    return "" if c is None else f"{c['mean_diff']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
 
 
 def print_tables(selection: dict, rows: list[dict], bm25_test: float, n_tune: int, n_test: int) -> None:

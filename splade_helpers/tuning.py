@@ -27,7 +27,7 @@ from .fusion import (
     rrf_term,
     top_k,
 )
-from .validation import check_choice, check_int, check_number, check_unique_ids
+from .validation import check_choice, check_comparison, check_int, check_number, check_unique_ids
 
 
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
@@ -221,3 +221,31 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: 
     p = float(stats.ttest_rel(a, b).pvalue) if diff.std() > 0 else 1.0
     return {"mean_diff": float(diff.mean()), "ci_low": float(np.percentile(boot, 2.5)),
             "ci_high": float(np.percentile(boot, 97.5)), "p_value": p, "queries": int(len(diff))}
+
+
+def format_interval(comparison: Mapping[str, float] | None) -> str:
+    """A paired comparison as ``+0.012 [-0.004, +0.030]``: the mean difference and its 95 % interval, 3 decimals.
+
+    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
+
+    Args:
+        comparison: what :func:`paired_comparison` returns, or None for a row with nothing to compare (gives "").
+    """
+    if comparison is None:
+        return ""
+    mean, low, high = check_comparison(comparison)
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def interval_verdict(comparison: Mapping[str, float] | None) -> str:
+    """How a paired interval reads: "better" or "worse" only when it excludes zero, else "no detectable difference".
+
+    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
+
+    Args:
+        comparison: what :func:`paired_comparison` returns (a - b), or None for a row with nothing to compare (gives "").
+    """
+    if comparison is None:
+        return ""
+    _, low, high = check_comparison(comparison)
+    return "better" if low > 0 else "worse" if high < 0 else "no detectable difference"

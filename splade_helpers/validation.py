@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -229,6 +229,21 @@ def check_sparse_vector(indices: object, values: object, size: int, name: str = 
                          f"(sum its weights first).")
     keep = val > 0
     return ids[keep], val[keep]
+
+
+def check_comparison(value: object, name: str = "comparison") -> tuple[float, float, float]:
+    """``(mean_diff, ci_low, ci_high)`` of a paired comparison (what ``tuning.paired_comparison`` returns)."""
+    keys = ("mean_diff", "ci_low", "ci_high")
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}={_shown(value)} must be a dict with {', '.join(keys)} (what paired_comparison returns), "
+                        f"got {type(value).__name__}.")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise ValueError(f"{name} has no {', '.join(missing)} (keys: {sorted(value)}); pass what paired_comparison returns.")
+    mean, low, high = (check_number(value[k], f"{name}[{k!r}]") for k in keys)
+    if low > high:
+        raise ValueError(f"{name}: ci_low={low:g} is above ci_high={high:g}; pass what paired_comparison returns.")
+    return mean, low, high
 
 
 def check_path_component(value: object, name: str, what: str = "a name") -> str:

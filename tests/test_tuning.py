@@ -9,7 +9,9 @@ from splade_helpers.fusion import RECOMMENDED_HYBRID
 from splade_helpers.tuning import (
     candidates,
     evaluate_candidates,
+    format_interval,
     gain_matrix,
+    interval_verdict,
     ndcg_at_k,
     paired_comparison,
     split_queries,
@@ -59,6 +61,20 @@ def test_the_recommended_hybrid_is_what_tuning_chooses(cranfield, cranfield_scor
     best, _ = evaluate_candidates(scores, gain_matrix(cranfield), candidates(), rows)[0]
     assert best.fusion == RECOMMENDED_HYBRID["fusion"]
     assert dict(best.weights) == pytest.approx(RECOMMENDED_HYBRID["weights"])
+
+
+def test_interval_reads_from_its_bounds_not_its_mean():
+    better = paired_comparison(np.array([0.5, 0.6, 0.7, 0.8]), np.array([0.4, 0.5, 0.6, 0.75]))
+    assert format_interval(better) == f"+0.087 [{better['ci_low']:+.3f}, {better['ci_high']:+.3f}]"
+    assert interval_verdict(better) == "better"
+    worse = paired_comparison(np.array([0.4, 0.5, 0.6, 0.75]), np.array([0.5, 0.6, 0.7, 0.8]))
+    assert interval_verdict(worse) == "worse" and format_interval(worse).startswith("-0.087 [-")
+    # a positive mean whose interval includes zero is no evidence either way
+    level = {"mean_diff": 0.02, "ci_low": -0.001, "ci_high": 0.04}
+    assert interval_verdict(level) == "no detectable difference"
+    assert format_interval(level) == "+0.020 [-0.001, +0.040]"
+    assert interval_verdict({"mean_diff": 0.0, "ci_low": 0.0, "ci_high": 0.0}) == "no detectable difference"
+    assert format_interval(None) == interval_verdict(None) == ""
 
 
 def test_paired_comparison():

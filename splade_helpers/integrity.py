@@ -95,22 +95,38 @@ def verify_manifest(folder: Path) -> dict | None:
 
 
 def unlisted(folder: Path) -> list[str]:
-    """Entries of ``folder`` the manifest does not account for (all of them when there is none): not ours."""
+    """Entries of ``folder`` that are not ours as the package wrote them (all of them when there is no manifest).
+
+    Not ours: an entry the manifest does not list, a link, and a listed file whose size or SHA-256 changed since
+    (someone edited it: shown as ``"<name> (changed since it was written)"``).
+    """
     folder = Path(folder)
     try:
         record = read_manifest(folder)
     except DamagedFolderError:
         record = None
-    listed = set((record or {}).get("files", {}))
-    parents = {p for f in listed for p in Path(f).parents if str(p) != "."}
+    files = (record or {}).get("files", {})
+    parents = {p for f in files for p in Path(f).parents if str(p) != "."}
     out = []
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).as_posix()
         if rel == MANIFEST_FILE and record is not None:
             continue
-        if p.is_symlink() or (p.is_file() and rel not in listed) or (p.is_dir() and Path(rel) not in parents):
+        if p.is_symlink() or (p.is_file() and rel not in files) or (p.is_dir() and Path(rel) not in parents):
             out.append(rel)
+        elif p.is_file() and not _as_written(p, files[rel]):
+            out.append(f"{rel} (changed since it was written)")
     return [r for r in out if not any(r.startswith(o + "/") for o in out)]  # a foreign folder, not each file in it
+
+
+def _as_written(path: Path, listed: object) -> bool:
+    """Whether a file still has the size and SHA-256 its manifest entry lists."""
+    if not isinstance(listed, dict):
+        return False
+    try:
+        return path.stat().st_size == listed.get("size") and sha256_file(path) == listed.get("sha256")
+    except OSError:
+        return False
 
 
 def _safetensors_problem(path: Path) -> str:

@@ -149,6 +149,11 @@ def resolve_model(name: str | None = None, family: str = "splade") -> ModelSourc
                 f"Point at the folder that contains config.json and the weights. {hint}"
             )
         return _checked(ModelSource(name, path.resolve()))
+    if path.exists():
+        raise ModelNotFoundError(
+            f"{name!r} is a file, not a model folder. Point at the folder that contains config.json and the "
+            f"weights. {hint}"
+        )
     if _looks_like_path(name):
         raise ModelNotFoundError(
             f"Model folder {name!r} does not exist (resolved to {path.resolve()}). "

@@ -338,7 +338,7 @@ def test_24_4_invisible_text_is_blank_and_matches_nothing(text, splade, dense, m
         assert not np.abs(r.scores([text])).any(), f"{name}: the invisible query matches something"
 
 
-def test_24_5_training_that_would_do_nothing_or_diverge_is_refused(tmp_path, monkeypatch, mini):
+def test_24_5_training_that_would_do_nothing_or_diverge_is_refused(tmp_path, monkeypatch, mini, capsys):
     from splade_helpers.training.__main__ import main as train_main
 
     untitled = _beir_titles(tmp_path / "untitled", 20, title="Untitled")
@@ -351,9 +351,13 @@ def test_24_5_training_that_would_do_nothing_or_diverge_is_refused(tmp_path, mon
              (["--dataset", str(small)], "13 training pairs make no full batch of 32"),
              (["--dataset", "mini", "--batch-size", "100000"], "52 training pairs make no full batch of 100000"),
              (["--dataset", "mini", "--seed", "-1"], "seed=-1 must be an int between 0"),
-             (["--dataset", "mini", "--negatives", "2"], "--negatives 2 needs --teacher")]
+             (["--dataset", "mini", "--negatives", "2"], "--negatives 2 needs --teacher"),
+             # 13 pairs of the tuning half in batches of 8: one step, whose warm-up learning rate is 0
+             (["--dataset", "mini", "--pairs", "qrels", "--batch-size", "8", "--max-length", "64"],
+              "13 training pairs in batches of 8 make 1 optimiser step: its learning rate is 0")]
     for i, (args, message) in enumerate(cases):
         assert train_main([*args, "--out", str(tmp_path / f"out{i}")]) == 2
+        assert message in capsys.readouterr().err, args
     monkeypatch.undo()
     assert not calls and not any((tmp_path / f"out{i}").exists() for i in range(len(cases)))
     with pytest.raises(ValueError, match=r"training stopped at step \d+: the loss is (nan|inf).*Nothing was saved"):

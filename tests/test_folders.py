@@ -49,6 +49,16 @@ def test_an_output_folder_is_refused_for_every_reason_before_any_work(tmp_path, 
     assert (ours / "notes.txt").read_text() == "mine"
 
 
+def test_a_file_edited_after_the_package_wrote_it_is_the_user_s(tmp_path):
+    ours = _ours(tmp_path / "ours")
+    (ours / "a.json").write_text('{"my": "edit"}')  # listed in the manifest, but no longer what the package wrote
+    (ours / "sub" / "b.bin").write_bytes(b"\x01" * 1000)  # same size, other content
+    assert unlisted(ours) == ["a.json (changed since it was written)", "sub/b.bin (changed since it was written)"]
+    with pytest.raises(ValueError, match=r"did not write \('a.json \(changed since it was written\)'"):
+        folders.check_output_folder(ours, "--out", unlisted)
+    assert (ours / "a.json").read_text() == '{"my": "edit"}'
+
+
 def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
     target = _ours(tmp_path / "model")
     with pytest.raises(RuntimeError, match="interrupted"), folders.replace_folder(target, "out", unlisted) as new:

@@ -249,3 +249,107 @@ def test_held_out_evaluation_from_the_command_line(mini, tmp_path, capsys):
     assert (round(trained_all["nDCG@10"], 3), round(trained_test["nDCG@10"], 3)) == (0.798, 0.649)
     with pytest.raises(ValueError, match="must be judged queries of 'mini'"):
         sh.compare_retrievers(mini, ["bm25"], query_ids=["q01", "nope"])
+
+
+@pytest.fixture(scope="module")
+def tune_model(tmp_path_factory):
+    """A model trained by the command on the tuning half of mini's judged queries (13 pairs, 3 steps)."""
+    from splade_helpers.training.__main__ import main as train
+
+    out = tmp_path_factory.mktemp("tune") / "model"
+    assert train(["--dataset", "mini", "--pairs", "qrels", "--batch-size", "4", "--max-length", "64", "--out", str(out)]) == 0
+    return out
+
+
+def test_the_record_is_read_for_the_model_the_run_uses_and_through_every_stage(mini, tune_model, tmp_path, monkeypatch, capsys):
+    """$SPLADE_MODEL is checked like --splade-model; a model trained from a trained model keeps both stages' queries."""
+    from splade_helpers.evaluation.__main__ import WRITTEN
+    from splade_helpers.evaluation.__main__ import main as evaluate
+    from splade_helpers.training.__main__ import main as train
+
+    tune, test = sh.split_queries(mini.judged_query_ids, seed=42)
+    monkeypatch.setenv("SPLADE_MODEL", str(tune_model))
+    assert evaluate(["--dataset", "mini", "--retrievers", "bm25,splade", "--queries", "tune"]) == 2
+    assert f"10 of the 10 queries asked for (--queries tune) trained the SPLADE model {str(tune_model)!r}" in capsys.readouterr().err
+    assert evaluate(["--dataset", "mini", "--retrievers", "bm25,splade", "--queries", "test", "--json", str(tmp_path / "t.json")]) == 0
+    written = json.loads((tmp_path / "t.json").read_text())
+    assert set(written) == WRITTEN and written["splade_model"] == str(tune_model) and written["trained_query_ids"] == []
+    monkeypatch.delenv("SPLADE_MODEL")
+    # a split the model was not trained with: neither half is clean, so the advice names the recorded seed
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(tune_model), "--queries", "test",
+                     "--split-seed", "7"]) == 2
+    assert "Evaluate it on the 10 queries it never saw: --queries test --split-seed 42." in capsys.readouterr().err
+
+    chained = tmp_path / "chained"
+    assert train(["--dataset", "mini", "--pairs", "qrels", "--half", "test", "--batch-size", "4", "--max-length", "64",
+                  "--base-model", str(tune_model), "--out", str(chained)]) == 0
+    assert "every half of split_queries(seed=42) holds queries that trained it" in capsys.readouterr().out
+    record = T.trained_on(chained)
+    assert record["query_ids"] == sorted(test) and record["base"]["query_ids"] == sorted(tune)
+    assert T.trained_queries(record, "mini", mini.judged_query_ids) == mini.judged_query_ids
+    for half in ("tune", "test"):
+        assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(chained), "--queries", half]) == 2
+        assert "No half of split_queries(seed=42) avoids them" in capsys.readouterr().err
+
+
+def test_a_record_that_cannot_be_trusted_is_refused_or_noted(mini, tune_model, tmp_path, capsys):
+    """A damaged record is refused by name, with or without a manifest; a blind check says so."""
+    import shutil
+
+    from splade_helpers.evaluation.__main__ import main as evaluate
+    from splade_helpers.integrity import MANIFEST_FILE
+
+    def evaluate_with(record_edit, keep_manifest):
+        folder = tmp_path / f"copy{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(tune_model, folder)
+        path = folder / "splade_helpers_training.json"
+        meta = json.loads(path.read_text())
+        record_edit(meta)
+        path.write_text(json.dumps(meta))
+        if not keep_manifest:
+            (folder / MANIFEST_FILE).unlink()
+        code = evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(folder), "--queries", "tune"])
+        return code, capsys.readouterr()
+
+    edits = [(lambda m: m.update(trained_on="mini"), "trained_on='mini' must be a dict"),
+             (lambda m: m.update(trained_on=["q01"]), "trained_on=['q01'] must be a dict"),
+             (lambda m: m["trained_on"].update(query_ids="q01"), "trained_on['query_ids']='q01' must be a list"),
+             (lambda m: m["trained_on"].update(query_ids=[1, 4]), r"trained_on['query_ids'][0] must be a str"),
+             (lambda m: m["trained_on"].update(split_seed="42"), "trained_on['split_seed']='42' must be an int")]
+    for edit, message in edits:
+        code, out = evaluate_with(edit, keep_manifest=True)  # the manifest sees the edit first
+        assert code == 2 and "splade_helpers_training.json' has" in out.err and "The folder is damaged" in out.err, out.err
+        code, out = evaluate_with(edit, keep_manifest=False)  # a folder from before manifests: the record's own check
+        assert code == 2 and "is damaged" in out.err and message in out.err, (message, out.err)
+    # another collection's name: the ids cannot be compared, and the run says so instead of passing silently
+    code, out = evaluate_with(lambda m: m["trained_on"].update(collection="MINI"), keep_manifest=False)
+    assert code == 0 and "was trained on queries of 'MINI', and this dataset is 'mini'" in out.out
+    # a model folder the package did not train records nothing: noted
+    bundled = tmp_path / "bundled-copy"
+    shutil.copytree(sh.resolve_model(None, "splade").path, bundled)
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(bundled), "--queries", "test"]) == 0
+    assert f"note: the folder {str(bundled)!r} records no training queries" in capsys.readouterr().out
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(bundled / "config.json")]) == 2
+    assert "is a file, not a model folder" in capsys.readouterr().err
+
+
+def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_called_trained(tune_model, tmp_path, capsys):
+    from splade_helpers.evaluation.__main__ import main as evaluate
+    from splade_helpers.training.__main__ import main as train
+
+    cases = [(["--distill-loss", "kl"], "--distill-loss kl needs --teacher"),
+             (["--inference-free", "--lambda-q", "1"], "--lambda-q 1 does nothing with --inference-free"),
+             (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16")]
+    for i, (extra, message) in enumerate(cases):
+        assert train(["--dataset", "mini", "--batch-size", "8", *extra, "--out", str(tmp_path / f"m{i}")]) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / f"m{i}").exists()
+    assert evaluate(["--dataset", "mini", "--retrievers", "bm25", "--split-seed", "7"]) == 2
+    assert "--split-seed 7 chooses a half of the queries; with --queries all it does nothing" in capsys.readouterr().err
+    before = {p.name: p.stat().st_mtime_ns for p in tune_model.iterdir()}
+    assert train(["--dataset", "mini", "--pairs", "qrels", "--batch-size", "4", "--max-length", "64", "--out", str(tune_model)]) == 0
+    assert "already holds a model trained with these settings and data" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in tune_model.iterdir()} == before
+    user_json = tmp_path / "results.json"
+    user_json.write_text(json.dumps({"dataset": "mini", "k": 100, "backend": "memory", "results": [], "my_thesis_numbers": [1]}))
+    assert evaluate(["--dataset", "mini", "--retrievers", "bm25", "--json", str(user_json)]) == 2
+    assert "my_thesis_numbers" in user_json.read_text()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,45 +40,62 @@ def evaluation_queries(dataset, which: str, split_seed: int) -> list[str]:
     return dict(zip(("tune", "test"), split_queries(dataset.judged_query_ids, seed=split_seed)))[which]
 
 
-def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[str], int | None, list[str]]:
-    """The queries to evaluate, the split seed used, and those among them that trained ``--splade-model``.
+def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[str], int | None, list[str], list[str]]:
+    """The queries to evaluate, the split seed used, those among them that trained the SPLADE model, and notes.
+
+    The SPLADE model is the one the run uses: ``--splade-model``, else ``$SPLADE_MODEL``, else the bundled one.
+    Notes say when the check cannot see: a folder that records nothing, or training queries of another collection.
 
     Raises ValueError when some of them trained the model and ``--include-trained-queries`` was not given.
     """
-    record = None
-    if args.splade_model and {"splade", "hybrid"} & set(names):
-        from ..training.provenance import trained_on
+    if args.queries == "all" and args.split_seed is not None:
+        raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
+                         f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
+    from ..models import bundled_model_path, resolve_model
+    from ..training.provenance import other_collections, trained_on, trained_queries
 
-        record = trained_on(args.splade_model)
+    record, model, notes = None, None, []
+    if {"splade", "hybrid"} & set(names):
+        model = resolve_model(args.splade_model, "splade")  # what compare_retrievers will load
+        record = trained_on(model.path)
+        if record is None and bundled_model_path(model.name) is None and Path(model.name).expanduser().is_dir():
+            notes.append(f"note: the folder {model.name!r} records no training queries (it was not made by "
+                         f"python -m splade_helpers.training): if it was fine-tuned on queries of {dataset.name!r}, "
+                         f"its metrics over them are optimistic.")
+        elsewhere = other_collections(record, dataset.name)
+        if elsewhere:
+            notes.append(f"note: {model.name!r} was trained on queries of {', '.join(map(repr, elsewhere))}, and this "
+                         f"dataset is {dataset.name!r}: query ids of different collections cannot be compared, so if "
+                         f"they are the same collection, evaluate on the half it never saw.")
     recorded = (record or {}).get("split_seed")
     seed = args.split_seed if args.split_seed is not None else recorded if recorded is not None else DEFAULT_SPLIT_SEED
     query_ids = evaluation_queries(dataset, args.queries, seed)
-    if record is None:
-        return query_ids, None if args.queries == "all" else seed, []
-    from ..training.provenance import trained_queries
-
     leaked = trained_queries(record, dataset.name, query_ids)
     if leaked and not args.include_trained_queries:
-        held = [q for q in query_ids if q not in set(leaked)]
         raise ValueError(
             f"{len(leaked)} of the {len(query_ids)} queries asked for (--queries {args.queries}) trained the SPLADE model "
-            f"{args.splade_model!r}: its metrics over them measure memory, not retrieval. Evaluate it on the queries it "
-            f"never saw ({len(held)} here): --queries {_other_half(record, dataset, seed)} --split-seed {seed}; or pass "
+            f"{model.name!r}: its metrics over them measure memory, not retrieval. "
+            f"{_held_out_advice(record, dataset, [seed, recorded, DEFAULT_SPLIT_SEED])} Or pass "
             f"--include-trained-queries to report them anyway, labelled.")
-    return query_ids, None if args.queries == "all" else seed, leaked
+    return query_ids, None if args.queries == "all" else seed, leaked, notes
 
 
-def _other_half(record: dict, dataset, seed: int) -> str:
-    """The half of ``split_queries(seed)`` that holds none of the model's training queries, else ``test``."""
-    from ..training.provenance import trained_queries
+def _held_out_advice(record: dict, dataset, seeds: list[int | None]) -> str:
+    """Which half of which split holds none of the model's training queries, as options to pass; or why none does."""
+    from ..training.provenance import clean_half
 
-    for half in ("test", "tune"):
-        if not trained_queries(record, dataset.name, evaluation_queries(dataset, half, seed)):
-            return half
-    return "test"
+    found = clean_half(record, dataset, seeds)
+    if found is None:
+        tried = ", ".join(str(s) for s in dict.fromkeys(s for s in seeds if s is not None))
+        return (f"No half of split_queries(seed={tried}) avoids them (the model trained on queries of several halves): "
+                f"evaluate it on another collection.")
+    half, seed, n = found
+    return f"Evaluate it on the {n} queries it never saw: --queries {half} --split-seed {seed}."
 
 
 MADE_BY = "splade_helpers.evaluation"
+WRITTEN = {"made_by", "dataset", "k", "backend", "queries", "split_seed", "splade_model", "trained_queries_included",
+           "trained_query_ids", "warning", "notes", "results"}  # the keys of the --json file, and no others
 
 
 def ours(path: Path) -> bool:
@@ -87,7 +105,9 @@ def ours(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     legacy = {"dataset", "k", "backend", "results"}  # written before the mark existed
-    return isinstance(record, dict) and (record.get("made_by") == MADE_BY or legacy <= set(record))
+    if not isinstance(record, dict) or not set(record) <= WRITTEN:  # a key we never write: someone added it
+        return False
+    return record.get("made_by") == MADE_BY or legacy <= set(record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="memory (every document scored in this process); or an engine searched as deployed (each "
                              "vector's top k, the hybrid fused by the engine): qdrant (a server if QDRANT_URL is set, "
                              "else Qdrant Edge), edge, local (qdrant-client's local mode), server")
-    parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by splade_helpers.train)")
+    parser.add_argument("--splade-model", default=None, help="SPLADE hub id or folder (e.g. one made by python -m splade_helpers.training; default: $SPLADE_MODEL, else the bundled model)")
     parser.add_argument("--queries", choices=QUERY_SETS, default="all",
                         help="all judged queries, or one half of split_queries(seed): tune or test")
     parser.add_argument("--split-seed", type=int, default=None,
@@ -113,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:  # before the run, not after it; an existing file only if this command wrote it
             json_path = check_output_file(args.json, "--json", ours)
         dataset = load_dataset(args.dataset)
-        query_ids, seed, leaked = held_out(args, dataset, retriever_names(args.retrievers))
+        names = retriever_names(args.retrievers)
+        query_ids, seed, leaked, notes = held_out(args, dataset, names)
         rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
                                   splade_model=args.splade_model, query_ids=query_ids)
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
@@ -121,10 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     which = "all" if seed is None else f"the {args.queries} half of split_queries(seed={seed})"
     print(f"{dataset!r}; {rows[0]['queries']} judged queries ({which}), top {args.k} per query, backend {args.backend}")
-    warning = (f"WARNING: {len(leaked)} of these {len(query_ids)} queries trained the SPLADE model: its splade and hybrid "
-               f"rows are optimistic (they measure memory, not retrieval)." if leaked else None)
-    if warning:
-        print(warning)
+    affected = " and ".join(n for n in ("splade", "hybrid") if n in names)
+    warning = (f"WARNING: {len(leaked)} of these {len(query_ids)} queries trained the SPLADE model, so the {affected} "
+               f"figures are optimistic: over those queries they measure memory, not retrieval." if leaked else None)
+    for line in [*notes, *([warning] if warning else [])]:
+        print(line)
     print(format_table(rows))
     if any(r["retriever"] == hybrid_label("engine") for r in rows):
         fusion = ENGINE_HYBRID
@@ -133,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
         record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
-                  "split_seed": seed, "trained_queries_included": len(leaked), "warning": warning, "results": rows}
+                  "split_seed": seed, "splade_model": args.splade_model or os.environ.get("SPLADE_MODEL"),
+                  "trained_queries_included": len(leaked), "trained_query_ids": leaked, "warning": warning, "notes": notes,
+                  "results": rows}
         try:
             write_file(json_path, json.dumps(record, indent=1), "--json")
         except ValueError as exc:

@@ -26,6 +26,8 @@ from ..models import check_masked_lm, resolve_model
 from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores,
                title_pairs, train)
 from .guards import check_steps
+from .pairs import check_negatives
+from .provenance import clean_half, trained_on, trained_queries
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
 
@@ -42,29 +44,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for the trained model")
     parser.add_argument("--base-model", default=None, help="hub id or folder (default: $SPLADE_MODEL or the bundled model)")
     defaults = TrainConfig()
-    parser.add_argument("--lambda-d", type=float, default=defaults.lambda_d)
-    parser.add_argument("--lambda-q", type=float, default=defaults.lambda_q)
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--max-length", type=int, default=defaults.max_length)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="training seed, and the query split for --pairs qrels")
+    parser.add_argument("--lambda-d", type=float, default=defaults.lambda_d,
+                        help=f"FLOPS weight on documents: higher gives sparser documents (default {defaults.lambda_d:g})")
+    parser.add_argument("--lambda-q", type=float, default=None,
+                        help=f"FLOPS weight on queries (default {defaults.lambda_q:g}; not with --inference-free)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"passes over the pairs (default {defaults.epochs})")
+    parser.add_argument("--max-length", type=int, default=defaults.max_length,
+                        help=f"tokens read per text while training (default {defaults.max_length})")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help=f"peak learning rate after the warm-up (default {defaults.learning_rate:g})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help=f"pairs per optimiser step (default {defaults.batch_size})")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help=f"training seed, and the query split for --pairs qrels (default {defaults.seed})")
     parser.add_argument("--teacher", choices=TEACHERS, default=None, help="distil this ranker's scores (hard negatives)")
     parser.add_argument("--negatives", type=int, default=None, help="hard negatives per example, with --teacher (default 3)")
-    parser.add_argument("--distill-loss", choices=DISTILL_LOSSES, default=defaults.distill_loss,
-                        help="with --teacher: margin-mse (SPLADE++) or kl (SPLADE-v3 adds it)")
+    parser.add_argument("--distill-loss", choices=DISTILL_LOSSES, default=None,
+                        help="with --teacher: margin-mse (SPLADE++, the default) or kl (SPLADE-v3 adds it)")
     parser.add_argument("--half", choices=HALVES, default="tune",
                         help="--pairs qrels: train on this half of split_queries(seed), evaluate on the other")
     parser.add_argument("--inference-free", action="store_true", help="queries as a learned weight per token")
     args = parser.parse_args(argv)
     try:
         out = check_output_folder(args.out)
-        if args.negatives is not None and not args.teacher:
-            raise ValueError(f"--negatives {args.negatives} needs --teacher (hard negatives are drawn from a teacher's "
-                             f"ranking); add --teacher {TEACHERS[0]}, or drop --negatives.")
-        config = TrainConfig(lambda_d=args.lambda_d, lambda_q=args.lambda_q, epochs=args.epochs, max_length=args.max_length,
-                             learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
-                             inference_free=args.inference_free, distill_loss=args.distill_loss)
+        for option, value in (("--negatives", args.negatives), ("--distill-loss", args.distill_loss)):
+            if value is not None and not args.teacher:
+                raise ValueError(f"{option} {value} needs --teacher (it is about distilling a teacher's ranking); add "
+                                 f"--teacher {TEACHERS[0]}, or drop {option}.")
+        if args.inference_free and args.lambda_q is not None:
+            raise ValueError(f"--lambda-q {args.lambda_q:g} does nothing with --inference-free: its queries are a table of "
+                             f"weights, not an encoder output to regularise. Drop --lambda-q.")
+        negatives = 3 if args.negatives is None else check_negatives(args.negatives, "--negatives")
+        config = TrainConfig(lambda_d=args.lambda_d, lambda_q=defaults.lambda_q if args.lambda_q is None else args.lambda_q,
+                             epochs=args.epochs, max_length=args.max_length, learning_rate=args.learning_rate,
+                             batch_size=args.batch_size, seed=args.seed, inference_free=args.inference_free,
+                             distill_loss=args.distill_loss or defaults.distill_loss)
         check_masked_lm(resolve_model(args.base_model, "splade"))  # before the teacher scores anything
         dataset = load_dataset(args.dataset)
         if args.pairs == "titles":
@@ -77,29 +91,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  f"needs a tuning half. Use --pairs titles.")
             halves = dict(zip(HALVES, split_queries(dataset.judged_query_ids, seed=args.seed)))
             pairs = qrels_pairs(dataset, halves[args.half], split_seed=args.seed)
-        check_steps(pairs, config.batch_size, in_batch_negatives=not args.teacher)  # before the teacher's work too
+        check_steps(pairs, config.batch_size, not args.teacher, config.epochs)  # before the teacher's work too
         if args.teacher:
             pairs = distillation_examples(dataset, pairs, teacher_scores(dataset, pairs.anchors, args.teacher),
-                                          negatives=3 if args.negatives is None else args.negatives, seed=args.seed)
+                                          negatives=negatives, seed=args.seed)
         print(f"{dataset!r}: {len(pairs):,} training examples ({pairs.source}); training ...", flush=True)
         model = train(pairs, config, base_model=args.base_model, out=out)
     except (ValueError, TypeError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"trained in {model.seconds:.1f} s -> {model.path}")
-    print(held_out_command(args, model.path))
+    if model.reused:
+        print(f"{model.path} already holds a model trained with these settings and data (in {model.seconds:.1f} s); kept")
+    else:
+        print(f"trained in {model.seconds:.1f} s -> {model.path}")
+    print(held_out_command(args, dataset, model.path))
     return 0
 
 
-def held_out_command(args: argparse.Namespace, path: Path) -> str:
-    """How to evaluate the trained folder on queries it never saw (the other half for ``--pairs qrels``)."""
+def held_out_command(args: argparse.Namespace, dataset, path: Path) -> str:
+    """How to evaluate the trained folder on queries it never saw (read from the record the folder keeps)."""
+    record = trained_on(path)
     command = f"python -m splade_helpers.evaluation --dataset {args.dataset} --splade-model {path}"
-    if args.pairs == "titles":
-        return (f"evaluate it (no query was used for training, so every judged query is held out):\n  {command}\n"
+    if not trained_queries(record, dataset.name, dataset.judged_query_ids):
+        return (f"evaluate it (no judged query of {dataset.name!r} trained it, so every one is held out):\n  {command}\n"
                 f"(compare settings on --queries tune and report the chosen one once on --queries test)")
-    other = HALVES[1 - HALVES.index(args.half)]
-    return (f"evaluate it on the queries it never saw (the {other} half of split_queries(seed={args.seed})):\n"
-            f"  {command} --queries {other} --split-seed {args.seed}")
+    found = clean_half(record, dataset, [args.seed])
+    if found is None:
+        return (f"every half of split_queries(seed={args.seed}) holds queries that trained it (this run's and its base "
+                f"model's): evaluate it on another collection.")
+    half, seed, n = found
+    return (f"evaluate it on the {n} queries it never saw (the {half} half of split_queries(seed={seed})):\n"
+            f"  {command} --queries {half} --split-seed {seed}")
 
 
 if __name__ == "__main__":

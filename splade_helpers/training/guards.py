@@ -1,6 +1,7 @@
 """What keeps a training run honest: it takes steps, its loss stays finite, and its output folder is whole.
 
-- :func:`check_steps`: refuse, before any model is loaded, pairs that cannot make one optimiser step;
+- :func:`check_steps`: refuse, before any model is loaded, pairs that cannot make two optimiser steps (the first
+  one's learning rate is 0);
 - :class:`FiniteLossTrainer` stops on the first NaN or infinite loss (:class:`NonFiniteLoss`) before anything
   is saved, and :func:`check_finite_weights` checks the weights once more before saving;
 - :func:`finished_model`: a trained folder is reused only when its record matches and its manifest verifies.
@@ -21,11 +22,13 @@ from .pairs import Pairs
 RECORD_FILE = "splade_helpers_training.json"
 
 
-def check_steps(pairs: Pairs, batch_size: int, in_batch_negatives: bool) -> int:
-    """The full batches ``pairs`` make (incomplete ones are dropped); a ``ValueError`` with the numbers if none.
+def check_steps(pairs: Pairs, batch_size: int, in_batch_negatives: bool, epochs: int = 1, max_steps: int = -1) -> int:
+    """The optimiser steps a run takes (full batches per epoch x epochs, or ``max_steps``); a ``ValueError`` below 2.
 
     With in-batch negatives (no teacher labels) a batch never holds the same text twice, so ``batch_size``
-    different anchors with text are needed: fifty "Untitled" titles make no batch at all.
+    different anchors with text are needed: fifty "Untitled" titles make no batch at all. One step is refused
+    too: the learning rate warms up from 0 (``warmup_steps=0.1``, rounded up to a whole step), so the first
+    step changes nothing and a one-step run would save the base model unchanged under a trained model's name.
     """
     n = len(pairs)
     if n < batch_size:
@@ -43,7 +46,12 @@ def check_steps(pairs: Pairs, batch_size: int, in_batch_negatives: bool) -> int:
                              f"{batch_size} needs {batch_size} different ones (in-batch negatives never repeat a text), "
                              f"so training would take no step. Use pairs with real titles or queries, or a batch size "
                              f"of at most {distinct}.")
-    return n // batch_size
+    steps = max_steps if max_steps > 0 else (n // batch_size) * epochs
+    if steps < 2:
+        raise ValueError(f"{n} training pairs in batches of {batch_size} make {steps} optimiser step: its learning rate "
+                         f"is 0 (the warm-up starts from 0), so the model would not change. Lower the batch size to at "
+                         f"most {n // 2}, train for more epochs, or add pairs.")
+    return steps
 
 
 class NonFiniteLoss(ArithmeticError):

@@ -139,6 +139,15 @@ def qrels_pairs(dataset: Dataset, query_ids: Sequence[str], min_gain: int = 1, s
                  collection=dataset.name, query_ids=qids, split_seed=split_seed)
 
 
+MAX_NEGATIVES = 16
+
+
+def check_negatives(negatives: object, name: str = "negatives") -> int:
+    """The hard negatives per distillation example: an int from 1 to ``MAX_NEGATIVES`` (checked before any teacher runs)."""
+    return check_int(negatives, name, minimum=1, maximum=MAX_NEGATIVES,
+                     hint="Each example is a query, its positive and this many negatives; 1 to 8 is usual.")
+
+
 def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.ndarray, negatives: int = 3,
                           candidates: int = 30, seed: int = 42) -> Pairs:
     """Distillation examples: each anchor, its positive, hard negatives, and the teacher's score of each.
@@ -158,7 +167,7 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
         teacher_scores: a (anchors x documents) matrix from a stronger ranker (e.g. the recommended
             hybrid), in ``dataset.doc_ids`` order.
     """
-    negatives = check_int(negatives, "negatives", minimum=1, maximum=16)
+    negatives = check_negatives(negatives)
     candidates = check_int(candidates, "candidates", minimum=negatives)
     scores = np.asarray(teacher_scores, dtype=np.float64)
     if scores.shape != (len(pairs), len(dataset.doc_ids)):

@@ -27,6 +27,7 @@ from ..models import check_masked_lm, resolve_model
 from ..validation import check_choice, check_int, check_number
 from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finished_model, finite_loss_trainer
 from .pairs import Pairs
+from .provenance import trained_on
 
 DISTILL_LOSSES = ("margin-mse", "kl")
 STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too
@@ -84,6 +85,7 @@ class TrainedModel:
     base_model: str
     seconds: float
     history: list[dict] = field(default_factory=list)  # one entry per logged step: loss parts, nonzeros
+    reused: bool = False  # loaded from a finished folder with the same key instead of trained in this call
 
     def encoder(self, **kwargs):
         """An encoder of the trained model: a SpladeEncoder, or an InferenceFreeEncoder."""
@@ -142,9 +144,13 @@ def train(
     if cache and (target / RECORD_FILE).is_file():
         meta = finished_model(target, key, DOCUMENT_FOLDER if config.inference_free else None)
         if meta is not None:
-            return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []))
+            return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []), True)
     target = check_output_folder(target, "out", owned)
-    check_steps(pairs, config.batch_size, in_batch_negatives=pairs.labels is None)
+    check_steps(pairs, config.batch_size, pairs.labels is None, config.epochs, config.max_steps)
+    record = pairs.trained_on()
+    base_record = trained_on(source.path)  # trained from a trained model: its queries trained this one too
+    if base_record is not None:
+        record["base"] = base_record
     size = sum(f.stat().st_size for f in source.path.rglob("*") if f.is_file())
     check_free_space(target.parent, int(size * 1.2) + 2**24, f"the trained model (about the size of {source.name!r})")
     with replace_folder(target, "out", owned) as folder:
@@ -159,7 +165,7 @@ def train(
                              f"or choose another folder. Nothing was replaced.") from None
         (folder / RECORD_FILE).write_text(json.dumps(
             {"key": key, "base_model": source.name, "pairs": pairs.source, "config": asdict(config),
-             "trained_on": pairs.trained_on(), "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
+             "trained_on": record, "seconds": seconds, "history": history}, indent=1), encoding="utf-8")
         write_manifest(folder, {"key": key})  # last: a folder without it was never finished
     return TrainedModel(target, config, pairs.source, source.name, seconds, history)
 

@@ -40,7 +40,9 @@ def check_output_folder(path: str) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m splade_helpers.training", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
-    parser.add_argument("--pairs", choices=PAIR_KINDS, default="titles")
+    parser.add_argument("--pairs", choices=PAIR_KINDS, default="titles",
+                        help="titles: each document's title as its query (no judgment used); qrels: the judged queries "
+                             "of one half (--half)")
     parser.add_argument("--out", required=True, help="folder for the trained model")
     parser.add_argument("--base-model", default=None, help="hub id or folder (default: $SPLADE_MODEL or the bundled model)")
     defaults = TrainConfig()

@@ -77,8 +77,8 @@ def check_output_folder(path: object, name: str, owned: Owned | None,
         foreign = owned(p) if owned is not None else []
         if foreign:
             shown = ", ".join(repr(f) for f in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise ValueError(f"{name}={str(p)!r} holds files the package did not write ({shown}); it never deletes "
-                             f"them. {fix}")
+            raise ValueError(f"{name}={str(p)!r} holds files the package did not write, or that changed after it wrote "
+                             f"them ({shown}); it never deletes or overwrites them. {fix}")
     base = existing_ancestor(p.parent)
     if not base.is_dir():
         raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")

@@ -262,11 +262,11 @@ def test_24_1_a_user_file_survives_every_command(tmp_path, monkeypatch, trained,
     with pytest.raises(ValueError, match="did not write"):
         T_.train(T_.title_pairs(mini), T_.TrainConfig(lambda_d=0.1), out=m)
     with q.EdgeStore(edge, "course", splade=splade, dense=dense) as store:
-        with pytest.raises(ValueError, match=r"holds files the package did not write \('notes.txt'\)"):
+        with pytest.raises(ValueError, match=r"holds files the package did not write, or that changed after it wrote them \('notes.txt'\)"):
             store.index(mini.doc_ids, mini.doc_texts, if_exists="recreate")
         assert store.count() == 10  # the old collection, untouched
     err = capsys.readouterr().err
-    assert "did not write ('notes.txt', 'results')" in err and "symbolic link" in err and "working directory" in err
+    assert "changed after it wrote them ('notes.txt', 'results')" in err and "symbolic link" in err and "working directory" in err
     assert "mine.json' exists and was not written by the package" in err
     for f, text in files.items():
         assert f.read_text() == text, f"{f} was changed"
@@ -383,9 +383,17 @@ def test_24_6_a_damaged_model_folder_is_refused_everywhere(tmp_path, monkeypatch
         sh.SpladeEncoder(str(m))
     assert evaluate_main(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(m)]) == 2
     assert "model.safetensors' has 1,000,000 bytes" in capsys.readouterr().err
-    with pytest.warns(RuntimeWarning, match="has 1,000,000 bytes.*Training it again"):  # the training cache: retrained
-        again = T_.train(T_.title_pairs(mini), trained.config, out=m)
-    assert sh.SpladeEncoder(str(again.path)).vocab_size == 30522
+    # a folder the user named is never overwritten, not even to repair it: damage and an edit look the same
+    with pytest.raises(ValueError, match=r"changed after it wrote them \('model.safetensors \(changed since it was written\)'\)"):
+        T_.train(T_.title_pairs(mini), trained.config, out=m)
+    assert (m / "model.safetensors").stat().st_size == 1_000_000
+    # the training cache is the package's own: a damaged model there is reported and trained again
+    monkeypatch.setenv("SPLADE_CACHE_DIR", str(tmp_path / "cache"))
+    cached = T_.train(T_.title_pairs(mini), trained.config)
+    os.truncate(cached.path / "model.safetensors", 1_000_000)
+    with pytest.warns(RuntimeWarning, match="has 1,000,000 bytes.*Training it again"):
+        again = T_.train(T_.title_pairs(mini), trained.config)
+    assert again.path == cached.path and sh.SpladeEncoder(str(again.path)).vocab_size == 30522
     dense_folder = str(sh.resolve_model(None, "dense").path)
     monkeypatch.setattr(train_command, "teacher_scores", lambda *a, **k: pytest.fail("the teacher scored first"))
     for base, message in ((dense_folder, "is a BertModel (sentence-transformers) model, not a masked-language model"),

@@ -315,12 +315,16 @@ def test_a_record_that_cannot_be_trusted_is_refused_or_noted(mini, tune_model, t
              (lambda m: m.update(trained_on=["q01"]), "trained_on=['q01'] must be a dict"),
              (lambda m: m["trained_on"].update(query_ids="q01"), "trained_on['query_ids']='q01' must be a list"),
              (lambda m: m["trained_on"].update(query_ids=[1, 4]), r"trained_on['query_ids'][0] must be a str"),
-             (lambda m: m["trained_on"].update(split_seed="42"), "trained_on['split_seed']='42' must be an int")]
+             (lambda m: m["trained_on"].update(split_seed="42"), "trained_on['split_seed']='42' must be an int"),
+             (lambda m: m["trained_on"].update(collection=""), "trained_on['collection'] is empty"),
+             (lambda m: m.update(trained_on=None), "trained_on=None must be a dict"),
+             (lambda m: m["trained_on"].update(base={**m["trained_on"], "query_ids": [7]}),
+              "trained_on['base']['query_ids'][0] must be a str")]
     for edit, message in edits:
         code, out = evaluate_with(edit, keep_manifest=True)  # the manifest sees the edit first
         assert code == 2 and "splade_helpers_training.json' has" in out.err and "The folder is damaged" in out.err, out.err
         code, out = evaluate_with(edit, keep_manifest=False)  # a folder from before manifests: the record's own check
-        assert code == 2 and "is damaged" in out.err and message in out.err, (message, out.err)
+        assert code == 2 and out.err.count("is damaged") == 1 and message in out.err, (message, out.err)
     # another collection's name: the ids cannot be compared, and the run says so instead of passing silently
     code, out = evaluate_with(lambda m: m["trained_on"].update(collection="MINI"), keep_manifest=False)
     assert code == 0 and "was trained on queries of 'MINI', and this dataset is 'mini'" in out.out
@@ -328,7 +332,7 @@ def test_a_record_that_cannot_be_trusted_is_refused_or_noted(mini, tune_model, t
     bundled = tmp_path / "bundled-copy"
     shutil.copytree(sh.resolve_model(None, "splade").path, bundled)
     assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(bundled), "--queries", "test"]) == 0
-    assert f"note: the folder {str(bundled)!r} records no training queries" in capsys.readouterr().out
+    assert f"note: the model folder {str(bundled)!r} records no training queries" in capsys.readouterr().out
     assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(bundled / "config.json")]) == 2
     assert "is a file, not a model folder" in capsys.readouterr().err
 
@@ -339,12 +343,15 @@ def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_calle
 
     cases = [(["--distill-loss", "kl"], "--distill-loss kl needs --teacher"),
              (["--inference-free", "--lambda-q", "1"], "--lambda-q 1 does nothing with --inference-free"),
-             (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16")]
+             (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16"),
+             (["--half", "test"], "--half test chooses the judged queries of --pairs qrels")]
     for i, (extra, message) in enumerate(cases):
         assert train(["--dataset", "mini", "--batch-size", "8", *extra, "--out", str(tmp_path / f"m{i}")]) == 2
         assert message in capsys.readouterr().err and not (tmp_path / f"m{i}").exists()
     assert evaluate(["--dataset", "mini", "--retrievers", "bm25", "--split-seed", "7"]) == 2
     assert "--split-seed 7 chooses a half of the queries; with --queries all it does nothing" in capsys.readouterr().err
+    assert evaluate(["--dataset", "mini", "--retrievers", "bm25", "--splade-model", str(tune_model)]) == 2
+    assert "--retrievers bm25 has neither" in capsys.readouterr().err
     before = {p.name: p.stat().st_mtime_ns for p in tune_model.iterdir()}
     assert train(["--dataset", "mini", "--pairs", "qrels", "--batch-size", "4", "--max-length", "64", "--out", str(tune_model)]) == 0
     assert "already holds a model trained with these settings and data" in capsys.readouterr().out
@@ -353,3 +360,38 @@ def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_calle
     user_json.write_text(json.dumps({"dataset": "mini", "k": 100, "backend": "memory", "results": [], "my_thesis_numbers": [1]}))
     assert evaluate(["--dataset", "mini", "--retrievers", "bm25", "--json", str(user_json)]) == 2
     assert "my_thesis_numbers" in user_json.read_text()
+
+
+def test_what_a_base_model_saw_is_carried_or_its_absence_noted(mini, tune_model, tmp_path, capsys):
+    """A stage trained on another split seed points the advice to that seed; a base that records nothing is noted."""
+    import shutil
+
+    from splade_helpers.evaluation.__main__ import main as evaluate
+    from splade_helpers.integrity import MANIFEST_FILE
+
+    tune0, _ = sh.split_queries(mini.judged_query_ids, seed=0)
+    chained = tmp_path / "chained"  # titles on top of a model trained on the tuning half of split_queries(seed=0)
+    shutil.copytree(tune_model, chained)
+    (chained / MANIFEST_FILE).unlink()
+    path = chained / "splade_helpers_training.json"
+    meta = json.loads(path.read_text())
+    meta["trained_on"] = {"collection": "mini", "source": "mini:titles", "query_ids": [], "split_seed": None,
+                          "base": {"collection": "mini", "source": "mini:qrels", "query_ids": sorted(tune0), "split_seed": 0}}
+    path.write_text(json.dumps(meta))
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(chained), "--queries", "test"]) == 2
+    assert "--queries test --split-seed 0." in capsys.readouterr().err
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(chained), "--queries", "test",
+                     "--split-seed", "0"]) == 0
+
+    unrecorded = tmp_path / "unrecorded"  # a trained folder stripped of its record, as another tool would leave it
+    shutil.copytree(tune_model, unrecorded)
+    for name in ("splade_helpers_training.json", MANIFEST_FILE):
+        (unrecorded / name).unlink()
+    model = T.train(T.title_pairs(mini), T.TrainConfig(batch_size=8, max_length=64, max_steps=2), base_model=str(unrecorded),
+                    out=tmp_path / "on-top")
+    assert T.trained_on(model.path)["base_unrecorded"] == str(unrecorded)
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(model.path), "--queries", "tune"]) == 0
+    assert f"note: the model folder {str(unrecorded)!r} (the base this model was trained from) records no training" in \
+        capsys.readouterr().out
+    with pytest.raises(ValueError, match="max_steps=1 is one optimiser step"):
+        T.train(T.title_pairs(mini), T.TrainConfig(batch_size=8, max_length=64, max_steps=1), out=tmp_path / "one")

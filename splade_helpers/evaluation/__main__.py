@@ -51,17 +51,23 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
     if args.queries == "all" and args.split_seed is not None:
         raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
                          f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
-    from ..models import bundled_model_path, resolve_model
-    from ..training.provenance import other_collections, trained_on, trained_queries
+    from ..models import resolve_model
+    from ..training.provenance import (other_collections, split_seeds, trained_on, trained_queries, unrecorded_bases,
+                                       unrecorded_folder)
 
     record, model, notes = None, None, []
+    if args.splade_model and not {"splade", "hybrid"} & set(names):
+        raise ValueError(f"--splade-model {args.splade_model} is used by the splade and hybrid retrievers, and "
+                         f"--retrievers {args.retrievers} has neither. Add splade or hybrid, or drop --splade-model.")
     if {"splade", "hybrid"} & set(names):
         model = resolve_model(args.splade_model, "splade")  # what compare_retrievers will load
         record = trained_on(model.path)
-        if record is None and bundled_model_path(model.name) is None and Path(model.name).expanduser().is_dir():
-            notes.append(f"note: the folder {model.name!r} records no training queries (it was not made by "
-                         f"python -m splade_helpers.training): if it was fine-tuned on queries of {dataset.name!r}, "
-                         f"its metrics over them are optimistic.")
+        unknown = [model.name] if unrecorded_folder(model.name) else unrecorded_bases(record)
+        for name in unknown:
+            notes.append(f"note: the model folder {name!r}{' (the base this model was trained from)' if name != model.name else ''} "
+                         f"records no training queries (another tool made it, or a version of python -m "
+                         f"splade_helpers.training that did not record them): if it was fine-tuned on queries of "
+                         f"{dataset.name!r}, the metrics over them are optimistic.")
         elsewhere = other_collections(record, dataset.name)
         if elsewhere:
             notes.append(f"note: {model.name!r} was trained on queries of {', '.join(map(repr, elsewhere))}, and this "
@@ -75,7 +81,7 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
         raise ValueError(
             f"{len(leaked)} of the {len(query_ids)} queries asked for (--queries {args.queries}) trained the SPLADE model "
             f"{model.name!r}: its metrics over them measure memory, not retrieval. "
-            f"{_held_out_advice(record, dataset, [seed, recorded, DEFAULT_SPLIT_SEED])} Or pass "
+            f"{_held_out_advice(record, dataset, [seed, *split_seeds(record), DEFAULT_SPLIT_SEED])} Or pass "
             f"--include-trained-queries to report them anyway, labelled.")
     return query_ids, None if args.queries == "all" else seed, leaked, notes
 

@@ -27,7 +27,7 @@ from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_e
                title_pairs, train)
 from .guards import check_steps
 from .pairs import check_negatives
-from .provenance import clean_half, trained_on, trained_queries
+from .provenance import clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
 
@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--negatives", type=int, default=None, help="hard negatives per example, with --teacher (default 3)")
     parser.add_argument("--distill-loss", choices=DISTILL_LOSSES, default=None,
                         help="with --teacher: margin-mse (SPLADE++, the default) or kl (SPLADE-v3 adds it)")
-    parser.add_argument("--half", choices=HALVES, default="tune",
-                        help="--pairs qrels: train on this half of split_queries(seed), evaluate on the other")
+    parser.add_argument("--half", choices=HALVES, default=None,
+                        help="--pairs qrels: train on this half of split_queries(seed) (default tune), evaluate on the other")
     parser.add_argument("--inference-free", action="store_true", help="queries as a learned weight per token")
     args = parser.parse_args(argv)
     try:
@@ -76,12 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.inference_free and args.lambda_q is not None:
             raise ValueError(f"--lambda-q {args.lambda_q:g} does nothing with --inference-free: its queries are a table of "
                              f"weights, not an encoder output to regularise. Drop --lambda-q.")
+        if args.pairs == "titles" and args.half is not None:
+            raise ValueError(f"--half {args.half} chooses the judged queries of --pairs qrels; titles use no query, so it "
+                             f"does nothing. Add --pairs qrels, or drop --half.")
         negatives = 3 if args.negatives is None else check_negatives(args.negatives, "--negatives")
         config = TrainConfig(lambda_d=args.lambda_d, lambda_q=defaults.lambda_q if args.lambda_q is None else args.lambda_q,
                              epochs=args.epochs, max_length=args.max_length, learning_rate=args.learning_rate,
                              batch_size=args.batch_size, seed=args.seed, inference_free=args.inference_free,
                              distill_loss=args.distill_loss or defaults.distill_loss)
-        check_masked_lm(resolve_model(args.base_model, "splade"))  # before the teacher scores anything
+        base = resolve_model(args.base_model, "splade")
+        check_masked_lm(base)  # before the teacher scores anything, and so is the base model's training record:
+        trained_on(base.path)  # a damaged one is refused here
         dataset = load_dataset(args.dataset)
         if args.pairs == "titles":
             pairs = title_pairs(dataset)
@@ -92,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError(f"{dataset.name!r} has {len(dataset.judged_query_ids)} judged queries; --pairs qrels "
                                  f"needs a tuning half. Use --pairs titles.")
             halves = dict(zip(HALVES, split_queries(dataset.judged_query_ids, seed=args.seed)))
-            pairs = qrels_pairs(dataset, halves[args.half], split_seed=args.seed)
+            pairs = qrels_pairs(dataset, halves[args.half or "tune"], split_seed=args.seed)
         check_steps(pairs, config.batch_size, not args.teacher, config.epochs)  # before the teacher's work too
         if args.teacher:
             pairs = distillation_examples(dataset, pairs, teacher_scores(dataset, pairs.anchors, args.teacher),
@@ -114,16 +119,20 @@ def held_out_command(args: argparse.Namespace, dataset, path: Path) -> str:
     """How to evaluate the trained folder on queries it never saw (read from the record the folder keeps)."""
     record = trained_on(path)
     command = f"python -m splade_helpers.evaluation --dataset {args.dataset} --splade-model {path}"
+    blind = "".join(f"\n(its base model {b!r} records no training queries: what it saw of {dataset.name!r} is unknown)"
+                    for b in unrecorded_bases(record))
     if not trained_queries(record, dataset.name, dataset.judged_query_ids):
-        return (f"evaluate it (no judged query of {dataset.name!r} trained it, so every one is held out):\n  {command}\n"
-                f"(compare settings on --queries tune and report the chosen one once on --queries test)")
-    found = clean_half(record, dataset, [args.seed])
+        return (f"evaluate it (no recorded judged query of {dataset.name!r} trained it, so every one is held out):\n"
+                f"  {command}\n(compare settings on --queries tune and report the chosen one once on --queries test){blind}")
+    seeds = [args.seed, *split_seeds(record)]
+    found = clean_half(record, dataset, seeds)
     if found is None:
-        return (f"every half of split_queries(seed={args.seed}) holds queries that trained it (this run's and its base "
-                f"model's): evaluate it on another collection.")
+        tried = ", ".join(str(s) for s in dict.fromkeys(seeds))
+        return (f"every half of split_queries(seed={tried}) holds queries that trained it (this run's and its base "
+                f"model's): evaluate it on another collection.{blind}")
     half, seed, n = found
     return (f"evaluate it on the {n} queries it never saw (the {half} half of split_queries(seed={seed})):\n"
-            f"  {command} --queries {half} --split-seed {seed}")
+            f"  {command} --queries {half} --split-seed {seed}{blind}")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,13 @@ def check_steps(pairs: Pairs, batch_size: int, in_batch_negatives: bool, epochs:
                              f"of at most {distinct}.")
     steps = max_steps if max_steps > 0 else (n // batch_size) * epochs
     if steps < 2:
+        why = "the warm-up starts from 0, so the model would not change"
+        if max_steps > 0:
+            raise ValueError(f"max_steps={max_steps} is one optimiser step, whose learning rate is 0 ({why}). Use "
+                             f"max_steps >= 2, or -1 for whole epochs.")
+        smaller = f"lower the batch size to at most {n // 2}, " if n // 2 >= 2 else ""
         raise ValueError(f"{n} training pairs in batches of {batch_size} make {steps} optimiser step: its learning rate "
-                         f"is 0 (the warm-up starts from 0), so the model would not change. Lower the batch size to at "
-                         f"most {n // 2}, train for more epochs, or add pairs.")
+                         f"is 0 ({why}). To train, {smaller}train for more epochs, or add pairs.")
     return steps
 
 

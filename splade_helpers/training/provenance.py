@@ -32,36 +32,39 @@ def trained_on(model: str | os.PathLike | None) -> dict | None:
     path = Path(model).expanduser() / RECORD
     if not path.is_file():
         return None
+    fix = "Which queries trained the model is unknown: train it again, or restore its folder."
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} cannot be read ({exc}): the model folder is damaged, so which queries trained "
-                         f"it is unknown. Train the model again, or restore its folder.") from None
+        raise ValueError(f"{str(path)!r} cannot be read ({exc}): the model folder is damaged. {fix}") from None
     if not isinstance(meta, dict):
-        raise ValueError(f"{str(path)!r} holds {type(meta).__name__}, not the training record: the model folder is "
-                         f"damaged. Train the model again, or restore its folder.")
-    record = meta.get("trained_on")
-    return None if record is None else check_record(record, str(path))
-
-
-def check_record(record: object, where: str) -> dict:
-    """``record`` if it has the shape ``train`` writes (nested ``base`` records too); a ``ValueError`` naming the field."""
+        raise ValueError(f"{str(path)!r} holds {type(meta).__name__}, not the training record: the folder is damaged. {fix}")
+    if "trained_on" not in meta:  # written before models recorded it
+        return None
     try:
-        if not isinstance(record, dict):
-            raise TypeError(f"trained_on={record!r:.60} must be a dict (collection, query_ids, split_seed)")
-        check_text(record.get("collection"), "trained_on['collection']")
-        ids = record.get("query_ids")
-        if not isinstance(ids, list):
-            raise TypeError(f"trained_on['query_ids']={ids!r:.60} must be a list of query ids")
-        for i, q in enumerate(ids):
-            check_text(q, f"trained_on['query_ids'][{i}]")
-        if record.get("split_seed") is not None:
-            check_int(record["split_seed"], "trained_on['split_seed']", minimum=0)
-        if record.get("base") is not None:
-            check_record(record["base"], where)
+        return check_record(meta["trained_on"])
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"the training record {where!r} is damaged: {exc}. Which queries trained the model is unknown; "
-                         f"train it again, or restore its folder.") from None
+        raise ValueError(f"the training record {str(path)!r} is damaged: {exc}. {fix}") from None
+
+
+def check_record(record: object, name: str = "trained_on") -> dict:
+    """``record`` if it has the shape ``train`` writes (a ``base`` stage too); a ``TypeError``/``ValueError`` naming the field."""
+    if not isinstance(record, dict):
+        raise TypeError(f"{name}={record!r:.60} must be a dict (collection, query_ids, split_seed)")
+    collection = check_text(record.get("collection"), f"{name}['collection']")
+    if not collection.strip():
+        raise ValueError(f"{name}['collection'] is empty; it names the collection whose queries trained the model")
+    ids = record.get("query_ids")
+    if not isinstance(ids, list):
+        raise TypeError(f"{name}['query_ids']={ids!r:.60} must be a list of query ids")
+    for i, q in enumerate(ids):
+        check_text(q, f"{name}['query_ids'][{i}]")
+    if record.get("split_seed") is not None:
+        check_int(record["split_seed"], f"{name}['split_seed']", minimum=0)
+    if "base" in record:
+        check_record(record["base"], f"{name}['base']")
+    if "base_unrecorded" in record:
+        check_text(record["base_unrecorded"], f"{name}['base_unrecorded']")
     return record
 
 
@@ -84,6 +87,16 @@ def trained_queries(record: dict | None, collection: str, query_ids: Sequence[st
     """
     used = {q for stage in _stages(record) if stage.get("collection") == collection for q in stage.get("query_ids") or []}
     return [q for q in query_ids if q in used]
+
+
+def split_seeds(record: dict | None) -> list[int]:
+    """The split seeds of every stage of the record, newest first (where a clean half is likely)."""
+    return list(dict.fromkeys(st["split_seed"] for st in _stages(record) if st.get("split_seed") is not None))
+
+
+def unrecorded_bases(record: dict | None) -> list[str]:
+    """Base models of any stage that record nothing: what they were trained on cannot be checked."""
+    return [st["base_unrecorded"] for st in _stages(record) if st.get("base_unrecorded")]
 
 
 def other_collections(record: dict | None, collection: str) -> list[str]:
@@ -110,3 +123,13 @@ def clean_half(record: dict | None, dataset, seeds: Sequence[int | None]) -> tup
             if not trained_queries(record, dataset.name, ids):
                 return half, seed, len(ids)
     return None
+
+
+def unrecorded_folder(name: str) -> bool:
+    """Whether a model name is a local folder (not a bundled model, not a hub id) that records no training queries.
+
+    Not called by the notebooks; used by train and the evaluate command (a note: the check cannot see its queries).
+    """
+    from ..models import bundled_model_path
+
+    return bundled_model_path(name) is None and Path(name).expanduser().is_dir() and trained_on(name) is None

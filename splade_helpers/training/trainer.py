@@ -27,7 +27,7 @@ from ..models import check_masked_lm, resolve_model
 from ..validation import check_choice, check_int, check_number
 from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finished_model, finite_loss_trainer
 from .pairs import Pairs
-from .provenance import trained_on
+from .provenance import trained_on, unrecorded_folder
 
 DISTILL_LOSSES = ("margin-mse", "kl")
 STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too
@@ -122,7 +122,8 @@ def train(
         base_model: hub id or folder (default: ``$SPLADE_MODEL`` or the bundled splade-tiny).
         out: where to put the trained folder; default the cache (``<cache>/models/<key>``). A finished, intact
             model with the same key there is loaded instead of trained again. An existing ``out`` is replaced only
-            when every file in it is the package's own (listed in its manifest), never through a link, never the
+            when every file in it is the package's own (listed in its manifest and unchanged since: a damaged or
+            edited file is left alone and the call refused), never through a link, never the
             working directory (:mod:`splade_helpers.folders`); the new model is swapped in when complete.
     Returns:
         the trained model; ``SpladeEncoder(model.path)`` (or ``model.encoder()``) loads it.
@@ -141,6 +142,8 @@ def train(
     owned = None if out is None else unlisted  # the cache is ours; a folder the user names is checked file by file
     # where: checked before any work (a link, the working directory, a file are refused); whose files: below
     target = cache_dir() / "models" / key if out is None else check_output_folder(out, "out", owned=None)
+    if out is not None:  # a folder the user named: nothing in it that is not ours as we wrote it, reused or replaced
+        target = check_output_folder(target, "out", owned)
     if cache and (target / RECORD_FILE).is_file():
         meta = finished_model(target, key, DOCUMENT_FOLDER if config.inference_free else None)
         if meta is not None:
@@ -151,6 +154,8 @@ def train(
     base_record = trained_on(source.path)  # trained from a trained model: its queries trained this one too
     if base_record is not None:
         record["base"] = base_record
+    elif unrecorded_folder(source.name):  # a folder that records nothing: say so, rather than look complete
+        record["base_unrecorded"] = source.name
     size = sum(f.stat().st_size for f in source.path.rglob("*") if f.is_file())
     check_free_space(target.parent, int(size * 1.2) + 2**24, f"the trained model (about the size of {source.name!r})")
     with replace_folder(target, "out", owned) as folder:

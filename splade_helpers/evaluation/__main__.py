@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
         record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
-                  "split_seed": seed, "splade_model": args.splade_model or os.environ.get("SPLADE_MODEL"),
+                  "split_seed": seed, "splade_model": (args.splade_model or os.environ.get("SPLADE_MODEL")) if affected else None,
                   "trained_queries_included": len(leaked), "trained_query_ids": leaked, "warning": warning, "notes": notes,
                   "results": rows}
         try:

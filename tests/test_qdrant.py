@@ -457,7 +457,8 @@ def cranfield_stores(cranfield, splade, dense):
 
 def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield, cranfield_stores, splade, dense):
     """Single vectors, RRF (Qdrant's default k, k=60 weighted), DBSF, the article's formula, a filter: Qdrant Edge on
-    all 225 queries, qdrant-client's local mode (pure Python, about 100x slower) on every fourth one (57)."""
+    all 225 queries, qdrant-client's local mode (pure Python, about 100x slower) on every twelfth one (19 queries; at
+    every fourth, local mode took most of this test's two minutes in CI)."""
     edge, local = cranfield_stores["edge"], cranfield_stores["local"]
     vectors = edge.query_vectors(cranfield.query_texts)
     memory = {"bm25": sh.BM25Retriever(), "splade": sh.SpladeRetriever(splade), "dense": sh.DenseRetriever(dense)}
@@ -477,7 +478,7 @@ def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield
         "formula": (ds, {"fusion": "formula", "alpha": 0.7}),
         "rrf, filtered": ({"dense": None, "bm25": None}, {"fusion": "rrf", "rrf_k": 1, "filter": q.Range("length", 100, 200)}),
     }
-    engines = lambda i: (("edge", edge), ("local", local)) if i % 4 == 0 else (("edge", edge),)  # noqa: E731
+    engines = lambda i: (("edge", edge), ("local", local)) if i % 12 == 0 else (("edge", edge),)  # noqa: E731
     mismatches = []
     for i, qid in enumerate(cranfield.query_ids):
         for using in ("bm25", "splade", "dense"):

@@ -82,16 +82,33 @@ def verify_manifest(folder: Path) -> dict | None:
     fix = "The folder is damaged (an interrupted copy, a full disk, an edit): train or copy the model again."
     for rel, meta in sorted(record["files"].items()):
         path = folder / rel
-        if not path.is_file():
+        problem = _mismatch(path, meta)
+        if problem == "missing":
             raise DamagedFolderError(f"{str(path)!r} is missing: the manifest of {str(folder)!r} lists it. {fix}")
-        size = path.stat().st_size
-        if size != meta.get("size"):
-            raise DamagedFolderError(f"{str(path)!r} has {size:,} bytes where the manifest of {str(folder)!r} lists "
-                                     f"{meta.get('size'):,}. {fix}")
-        if sha256_file(path) != meta.get("sha256"):
+        if problem == "size":
+            raise DamagedFolderError(f"{str(path)!r} has {path.stat().st_size:,} bytes where the manifest of "
+                                     f"{str(folder)!r} lists {meta.get('size'):,}. {fix}")
+        if problem == "sha256":
             raise DamagedFolderError(f"{str(path)!r} differs from the file the manifest of {str(folder)!r} lists "
                                      f"(SHA-256). {fix}")
     return record
+
+
+def _changed(path: Path, listed: object) -> bool:
+    """Whether a listed file no longer matches its manifest entry (an unreadable file or entry counts as changed)."""
+    try:
+        return not isinstance(listed, dict) or bool(_mismatch(path, listed))
+    except OSError:
+        return True
+
+
+def _mismatch(path: Path, listed: dict) -> str:
+    """How a file differs from its manifest entry: ``"missing"``, ``"size"``, ``"sha256"``, or ``""`` when it does not."""
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size != listed.get("size"):
+        return "size"
+    return "sha256" if sha256_file(path) != listed.get("sha256") else ""
 
 
 def unlisted(folder: Path) -> list[str]:
@@ -114,19 +131,9 @@ def unlisted(folder: Path) -> list[str]:
             continue
         if p.is_symlink() or (p.is_file() and rel not in files) or (p.is_dir() and Path(rel) not in parents):
             out.append(rel)
-        elif p.is_file() and not _as_written(p, files[rel]):
+        elif p.is_file() and _changed(p, files[rel]):
             out.append(f"{rel} (changed since it was written)")
     return [r for r in out if not any(r.startswith(o + "/") for o in out)]  # a foreign folder, not each file in it
-
-
-def _as_written(path: Path, listed: object) -> bool:
-    """Whether a file still has the size and SHA-256 its manifest entry lists."""
-    if not isinstance(listed, dict):
-        return False
-    try:
-        return path.stat().st_size == listed.get("size") and sha256_file(path) == listed.get("sha256")
-    except OSError:
-        return False
 
 
 def _safetensors_problem(path: Path) -> str:

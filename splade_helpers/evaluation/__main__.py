@@ -52,8 +52,8 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
         raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
                          f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
     from ..models import resolve_model
-    from ..training.provenance import (other_collections, split_seeds, trained_on, trained_queries, unrecorded_bases,
-                                       unrecorded_folder)
+    from ..training.provenance import (local_folder, other_collections, split_seeds, trained_on, trained_queries,
+                                       unrecorded_bases)
 
     record, model, notes = None, None, []
     if args.splade_model and not {"splade", "hybrid"} & set(names):
@@ -62,7 +62,7 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
     if {"splade", "hybrid"} & set(names):
         model = resolve_model(args.splade_model, "splade")  # what compare_retrievers will load
         record = trained_on(model.path)
-        unknown = [model.name] if unrecorded_folder(model.name) else unrecorded_bases(record)
+        unknown = [model.name] if record is None and local_folder(model.name) else unrecorded_bases(record)
         for name in unknown:
             notes.append(f"note: the model folder {name!r}{' (the base this model was trained from)' if name != model.name else ''} "
                          f"records no training queries (another tool made it, or a version of python -m "

@@ -125,11 +125,11 @@ def clean_half(record: dict | None, dataset, seeds: Sequence[int | None]) -> tup
     return None
 
 
-def unrecorded_folder(name: str) -> bool:
-    """Whether a model name is a local folder (not a bundled model, not a hub id) that records no training queries.
+def local_folder(name: str) -> bool:
+    """Whether a model name is a local folder (not a bundled model, not a hub id): one a user trained or copied.
 
-    Not called by the notebooks; used by train and the evaluate command (a note: the check cannot see its queries).
+    Not called by the notebooks; used by train and the evaluate command (such a folder without a record gets a note).
     """
     from ..models import bundled_model_path
 
-    return bundled_model_path(name) is None and Path(name).expanduser().is_dir() and trained_on(name) is None
+    return bundled_model_path(name) is None and Path(name).expanduser().is_dir()

@@ -27,7 +27,7 @@ from ..models import check_masked_lm, resolve_model
 from ..validation import check_choice, check_int, check_number
 from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finished_model, finite_loss_trainer
 from .pairs import Pairs
-from .provenance import trained_on, unrecorded_folder
+from .provenance import local_folder, trained_on
 
 DISTILL_LOSSES = ("margin-mse", "kl")
 STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too
@@ -140,21 +140,21 @@ def train(
     check_masked_lm(source)
     key = model_key(f"{source.name}:{source.fingerprint}", pairs, config)
     owned = None if out is None else unlisted  # the cache is ours; a folder the user names is checked file by file
-    # where: checked before any work (a link, the working directory, a file are refused); whose files: below
-    target = cache_dir() / "models" / key if out is None else check_output_folder(out, "out", owned=None)
-    if out is not None:  # a folder the user named: nothing in it that is not ours as we wrote it, reused or replaced
-        target = check_output_folder(target, "out", owned)
+    # checked before any work: where (a link, the working directory, a file are refused) and, in a folder the user
+    # named, whose files (nothing that is not ours as we wrote it), whether the model there is reused or replaced
+    target = cache_dir() / "models" / key if out is None else check_output_folder(out, "out", owned)
     if cache and (target / RECORD_FILE).is_file():
         meta = finished_model(target, key, DOCUMENT_FOLDER if config.inference_free else None)
         if meta is not None:
             return TrainedModel(target, config, pairs.source, source.name, meta["seconds"], meta.get("history", []), True)
-    target = check_output_folder(target, "out", owned)
+    if out is None:
+        target = check_output_folder(target, "out", owned)
     check_steps(pairs, config.batch_size, pairs.labels is None, config.epochs, config.max_steps)
     record = pairs.trained_on()
     base_record = trained_on(source.path)  # trained from a trained model: its queries trained this one too
     if base_record is not None:
         record["base"] = base_record
-    elif unrecorded_folder(source.name):  # a folder that records nothing: say so, rather than look complete
+    elif local_folder(source.name):  # a folder that records nothing: say so, rather than look complete
         record["base_unrecorded"] = source.name
     size = sum(f.stat().st_size for f in source.path.rglob("*") if f.is_file())
     check_free_space(target.parent, int(size * 1.2) + 2**24, f"the trained model (about the size of {source.name!r})")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +50,34 @@ def test_interaction_benchmark_runs_on_the_mini_corpus(tmp_path):
     assert "## Live-demo interactions" in saved(tmp_path, "interaction", out)
 
 
-def test_notebook_benchmark_runs_one_notebook(tmp_path):
-    out = run("benchmarks/notebooks.py", "--only", "00", "--slowest", "2", "--save", str(tmp_path / "notebooks_warm.json"))
-    assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_quickstart"]
-    assert len(out["slowest_cells"]["00_quickstart"]) == 2
+def test_notebook_benchmark_runs_a_folder_of_notebooks(tmp_path):
+    # the machinery on a tiny notebook of its own: nbval executes the course's notebooks already (running 00 here took 115 s)
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# tiny"), nbformat.v4.new_code_cell("x = sum(range(10))"),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(0.3)\nprint(x)")])
+    nbformat.write(nb, folder / "00_tiny.ipynb")
+    nbformat.write(nb, folder / "01_other.ipynb")
+    out = run("benchmarks/notebooks.py", "--notebooks", str(folder), "--only", "00", "--slowest", "2",
+              "--save", str(tmp_path / "notebooks_warm.json"))
+    assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_tiny"]
+    cells = out["slowest_cells"]["00_tiny"]
+    assert [i for i, _ in cells] == [2, 1] and cells[0][1] >= 0.3  # the sleeping cell is the slowest
     assert out["met"] == {} and not out["targets_met"]  # targets are for the whole course, not judged on one notebook
-    assert "`00_quickstart`" in saved(tmp_path, "notebooks_warm", out)
+    assert "`00_tiny`" in saved(tmp_path, "notebooks_warm", out)
+    assert nbformat.read(folder / "00_tiny.ipynb", as_version=4).cells[1].outputs == []  # nothing written to the notebooks
+
+
+def test_notebook_benchmark_refuses_a_folder_without_notebooks(tmp_path):
+    proc = subprocess.run([sys.executable, "benchmarks/notebooks.py", "--notebooks", str(tmp_path), "--only", "00"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no notebook in" in proc.stderr and "--only" in proc.stderr
+    proc = subprocess.run([sys.executable, "benchmarks/notebooks.py", "--notebooks", str(tmp_path / "missing")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr
+    proc = subprocess.run([sys.executable, "benchmarks/notebooks.py", "--notebooks", str(tmp_path), "--save"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "name the FILE" in proc.stderr
 
 
 def test_encoding_benchmark_runs_on_a_few_documents(tmp_path):

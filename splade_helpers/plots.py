@@ -9,6 +9,7 @@ CPU are kept.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -283,10 +284,25 @@ def tradeoff_figure(measured: Mapping[str, Mapping], intervals: Mapping[str, Map
     ))
     if intervals is not None:
         fig.add_hline(y=0, line={"color": "#bbbbbb", "dash": "dot"})
+    ticks = _ticks_1_2_5([float(measured[n]["flops"]) for n in names])
     fig.update_layout(title=title or "Sparsity against quality", height=440, showlegend=False,
-                      xaxis={"title": "expected multiplications per query-document pair (FLOPS, log scale)", "type": "log"},
+                      xaxis={"title": "expected multiplications per query-document pair (FLOPS, log scale)", "type": "log",
+                             "tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]},
                       yaxis={"title": axis})
     return fig
+
+
+def _ticks_1_2_5(values: Sequence[float]) -> list[float]:
+    """Log-axis ticks at 1, 2 and 5 times a power of ten around ``values``, each labelled in full.
+
+    Plotly's own log ticks label the minor steps with one digit, so 0.4 reads as "4".
+    """
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return []
+    low, high = min(positive), max(positive)
+    decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+    return [float(f"{m * 10.0 ** e:.12g}") for e in decades for m in (1, 2, 5) if low / 3 <= m * 10.0 ** e <= high * 3]
 
 
 def selection_figure(candidates: Sequence[Mapping], explored: Mapping[str, Mapping], winner: str, title: str = "") -> go.Figure:

@@ -51,6 +51,10 @@ def test_training_figures_smooth_the_loss_and_draw_computed_intervals():
     assert list(fig.data[0].y) == [0.0, -0.014] and fig.data[0].error_y.array[1] == pytest.approx(0.024)
     assert fig.data[0].error_y.arrayminus[1] == pytest.approx(0.023) and "nDCG@10 − bundled" in fig.layout.yaxis.title.text
     assert list(plots.tradeoff_figure(measured).data[0].y) == [0.353, 0.339] and plots.tradeoff_figure(measured).data[0].error_y.array is None
+    assert list(fig.layout.xaxis.ticktext) == ["0.5", "1", "2", "5", "10", "20"]  # whole labels, not plotly's "5" for 0.5
+    assert list(fig.layout.xaxis.tickvals) == [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
+    low = {"bundled": {**measured["bundled"], "flops": 0.4}, "zero": {**measured["lambda 0.1"], "flops": 0.0}}
+    assert list(plots.tradeoff_figure(low).layout.xaxis.ticktext) == ["0.2", "0.5", "1"]  # FLOPS 0 has no place on a log axis
     candidates = [{"name": "a", "tune_ndcg": 0.36, "vs_bundled_tune": {"mean_diff": 0.01, "ci_low": -0.01, "ci_high": 0.03}},
                   {"name": "b", "tune_ndcg": 0.37, "vs_bundled_tune": {"mean_diff": 0.02, "ci_low": 0.0, "ci_high": 0.04}}]
     fig = plots.selection_figure(candidates, {"b": comparison}, winner="b")

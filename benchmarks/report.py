@@ -271,13 +271,14 @@ def anchor(name: str) -> str:
     return "".join(c for c in title.replace(" ", "-") if c.isalnum() or c in "-_")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The command line; ``argv`` as ``sys.argv[1:]`` (the default), so that tests can run it in their process."""
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 with a diff if a page is not up to date")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the *.json results")
     parser.add_argument("--out", type=Path, default=PAGE, help="the page")
     parser.add_argument("--training-out", type=Path, default=TRAINING_PAGE, help="the training page (its generated block)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     stored = Path(args.results) / "training.json"
     result = json.loads(stored.read_text()) if stored.is_file() else None
     training_current = args.training_out.read_text() if args.training_out.is_file() else ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_indices, check_int, check_same_length
+from .validation import SCORE_LIMIT, check_indices, check_int, check_paired_scores, check_same_length
 
 # Quoted, not measured here: Qdrant (2026), BM25 + MiniLM fusion, the half-width of the
 # 95 % interval of an nDCG@10 difference at 50 and 200 labelled queries (as cited in the course's issue 21).
@@ -81,6 +81,9 @@ def _check_inputs(per_candidate: np.ndarray, singles: Mapping[str, np.ndarray]) 
         check_same_length(f"values in singles[{name!r}]", v, "queries (columns) in per_candidate", m[0])
     if not (np.isfinite(m).all() and all(np.isfinite(v).all() for v in s)):
         raise ValueError("per-query nDCG@10 values must be finite; recompute them with ndcg_at_k.")
+    if np.abs(m).max() > SCORE_LIMIT or any(np.abs(v).max() > SCORE_LIMIT for v in s):
+        raise ValueError(f"per-query nDCG@10 values lie in [0, 1]; values beyond ±{SCORE_LIMIT:g} would overflow the means: "
+                         f"recompute them with ndcg_at_k.")
     return m, np.stack(s)
 
 
@@ -195,10 +198,7 @@ def intervals_on_n_queries(
         ns: numbers of labelled queries, each 2 .. len(a) (one draw, all queries, for n = len(a)).
         draws: random draws per n (without replacement within a draw); seed: for draws and bootstrap.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"a and b must be per-query scores (1-D), got shapes {a.shape} and {b.shape}.")
-    check_same_length("values in a", a, "values in b", b)
+    a, b = check_paired_scores(a, b)
     draws, seed = check_int(draws, "draws", minimum=1), check_int(seed, "seed")
     n_boot = check_int(n_boot, "n_boot", minimum=1)
     hint = f"a and b hold {len(a)} queries; a paired interval needs at least 2."

@@ -27,7 +27,7 @@ from .fusion import (
     rrf_term,
     top_k,
 )
-from .validation import check_choice, check_comparison, check_int, check_number, check_unique_ids
+from .validation import check_choice, check_comparison, check_int, check_number, check_paired_scores, check_unique_ids
 
 
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
@@ -201,20 +201,12 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: 
 
     Introduced in notebook 04 (section 4, "Choosing alpha honestly").
 
-    Scores must be finite (a NaN would make every statistic NaN, or the p-value a silent 1.0).
+    Scores must be finite and within ±1e150 (a NaN would make every statistic NaN, or the p-value a silent 1.0;
+    values near the float limit would overflow them).
     """
     n_boot = check_int(n_boot, "n_boot", minimum=1, maximum=10**6, hint="It is how many bootstrap resamples to draw.")
     seed = check_int(seed, "seed", minimum=0, hint="numpy's generators take seeds >= 0.")
-    try:
-        a, b = np.asarray(a, float), np.asarray(b, float)
-    except (TypeError, ValueError):
-        raise TypeError("a and b must be lists of per-query scores (numbers), one per query.") from None
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError(f"need two equal-length per-query score lists (got {a.shape} and {b.shape}).")
-    for name, x in (("a", a), ("b", b)):
-        if not np.isfinite(x).all():
-            i = int(np.flatnonzero(~np.isfinite(x))[0])
-            raise ValueError(f"{name}[{i}] is {x[i]}; per-query scores must be finite (drop or fix that query).")
+    a, b = check_paired_scores(a, b)
     diff = a - b
     idx = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
     boot = diff[idx].mean(axis=1)

@@ -231,6 +231,39 @@ def check_sparse_vector(indices: object, values: object, size: int, name: str = 
     return ids[keep], val[keep]
 
 
+SCORE_LIMIT = 1e150  # beyond this magnitude, per-query scores overflow the squares and sums of the paired statistics
+
+
+def check_paired_scores(a: object, b: object, minimum: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Two systems' per-query scores on the same queries, as 1-D float64 arrays of one length (at least ``minimum``).
+
+    Refused: non-numbers, other shapes or lengths, NaN, infinity, and magnitudes above ``SCORE_LIMIT`` (metric
+    values such as nDCG@10 lie in [0, 1]; near the float limit the statistics would overflow to NaN).
+    """
+    try:
+        raw = [np.asarray(x) for x in (a, b)]
+    except (TypeError, ValueError):
+        raw = []
+    if len(raw) != 2 or any(x.dtype.kind not in "iuf" for x in raw):
+        raise TypeError("a and b must be lists of per-query scores (numbers), one per query; got "
+                        f"{_shown(a)} and {_shown(b)}.")
+    a, b = (x.astype(np.float64) for x in raw)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"a and b must be per-query scores (1-D), got shapes {a.shape} and {b.shape}.")
+    check_same_length("values in a", a, "values in b", b)
+    if len(a) < minimum:
+        raise ValueError(f"a and b hold {len(a)} per-query scores; a paired comparison needs at least {minimum} queries.")
+    for name, x in (("a", a), ("b", b)):
+        if not np.isfinite(x).all():
+            i = int(np.flatnonzero(~np.isfinite(x))[0])
+            raise ValueError(f"{name}[{i}] is {x[i]}; per-query scores must be finite (drop or fix that query).")
+        if (np.abs(x) > SCORE_LIMIT).any():
+            i = int(np.flatnonzero(np.abs(x) > SCORE_LIMIT)[0])
+            raise ValueError(f"{name}[{i}] is {x[i]:g}; per-query scores are metric values (nDCG@10 lies in [0, 1]) and must "
+                             f"stay within ±{SCORE_LIMIT:g}, or the statistics overflow: rescale them.")
+    return a, b
+
+
 def check_comparison(value: object, name: str = "comparison") -> tuple[float, float, float]:
     """``(mean_diff, ci_low, ci_high)`` of a paired comparison (what ``tuning.paired_comparison`` returns)."""
     keys = ("mean_diff", "ci_low", "ci_high")

@@ -104,9 +104,13 @@ def test_training_benchmark_measures_speed(tmp_path):
     assert "not timed in this run" in report.render(tmp_path)
 
 
-def test_qdrant_scale_benchmark_runs_on_cranfield_alone(tmp_path):
-    out = run("benchmarks/qdrant_scale.py", "--sizes", "1400", "--queries", "5", "--save", str(tmp_path / "qdrant_scale.json"))
+def test_qdrant_scale_benchmark_runs_on_the_mini_corpus_and_synthetic_points(tmp_path):
+    # the mini corpus's 52 real points, then 104 with 52 synthetic ones drawn like them (Cranfield's 1,400 took 164 s of CI)
+    out = run("benchmarks/qdrant_scale.py", "--dataset", "mini", "--sizes", "52,104", "--queries", "5",
+              "--save", str(tmp_path / "qdrant_scale.json"))
     assert out["benchmark"] == "qdrant_scale" and {r["engine"] for r in out["results"]} == {"edge", "local"}
+    assert sorted({r["points"] for r in out["results"]}) == [52, 104]
+    assert all(r["info"]["points"] == r["points"] for r in out["results"] if r["engine"] == "edge")
     assert out["figures"] == {} and not out["targets_met"]  # the targets are judged at 14,000 and 100,000 points
     assert "## Qdrant as the collection grows" in saved(tmp_path, "qdrant_scale", out)
 
@@ -147,22 +151,51 @@ def scaled(value, factor: float):
     return value
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in RESULTS.glob("*.json")))
-def test_page_check_fails_when_a_stored_result_changes(tmp_path, name):
+def report_main(*args: str) -> int:
+    """``python benchmarks/report.py ARGS`` in this process (a subprocess imports the package each time: 5 s); its exit code."""
+    try:
+        report.main(list(args))
+    except SystemExit as exc:
+        return int(exc.code)
+    return 0
+
+
+def copies(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Copies of the stored results and of both pages, and the report options that point at them."""
     results = tmp_path / "results"
     shutil.copytree(RESULTS, results)
     page, training_page = tmp_path / "performance.md", tmp_path / "training.md"
     page.write_text(PAGE.read_text())
     training_page.write_text(TRAINING_PAGE.read_text())  # the copies only: the repository's pages are never written
-    pages = ["--out", str(page), "--training-out", str(training_page)]
-    check = ["benchmarks/report.py", "--check", "--results", str(results), *pages]
-    assert subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True).returncode == 0  # the copy is up to date
+    return results, ["--results", str(results), "--out", str(page), "--training-out", str(training_page)]
+
+
+def test_report_command_checks_and_rewrites_the_pages(tmp_path):
+    results, options = copies(tmp_path)
+    command = [sys.executable, "benchmarks/report.py", "--check", *options]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "are up to date" in proc.stdout  # the copies are up to date
+    path = results / "search.json"
+    path.write_text(json.dumps(scaled(json.loads(path.read_text()), 1.37), indent=1) + "\n")
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout.startswith("---") and "out of date" in proc.stderr
+    subprocess.run([sys.executable, "benchmarks/report.py", *options], cwd=ROOT, check=True, capture_output=True)
+    assert (tmp_path / "performance.md").read_text() == report.render(results)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RESULTS.glob("*.json")))
+def test_page_check_fails_when_a_stored_result_changes(tmp_path, capsys, name):
+    results, options = copies(tmp_path)
+    page = tmp_path / "performance.md"
+    assert report_main("--check", *options) == 0  # the copy is up to date
     path = results / f"{name}.json"
     path.write_text(json.dumps(scaled(json.loads(path.read_text()), 1.37), indent=1) + "\n")
     assert report.render(results) != PAGE.read_text()
-    proc = subprocess.run([sys.executable, *check], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 1 and proc.stdout.startswith("---") and "out of date" in proc.stderr
-    subprocess.run([sys.executable, "benchmarks/report.py", "--results", str(results), *pages], cwd=ROOT, check=True)
+    capsys.readouterr()
+    assert report_main("--check", *options) == 1
+    out = capsys.readouterr()
+    assert out.out.startswith("---") and "out of date" in out.err
+    assert report_main(*options) == 0
     assert page.read_text() == report.render(results)  # regenerated: up to date again
     assert PAGE.read_text() == report.render(RESULTS)  # and the repository's own pages untouched
     assert TRAINING_PAGE.read_text() == report.training_page(TRAINING_PAGE.read_text(), json.loads((RESULTS / "training.json").read_text()))

@@ -130,6 +130,8 @@ def test_bad_input_is_refused_with_a_clear_message(budget_data):
         sh.choices_on_n_queries(m, singles, np.append(tune, tune[0]), test)
     with pytest.raises(TypeError, match="not a mask"):
         sh.choices_on_n_queries(m, singles, np.isin(np.arange(225), tune), test)
+    with pytest.raises(ValueError, match="would overflow the means"):
+        sh.choices_on_n_queries(np.where(m == m.max(), 1e200, m), singles, tune, test)
     a, b = singles["dense"][test], singles["bm25"][test]
     with pytest.raises(ValueError, match="n=1 must be an int between 2 and 113"):
         sh.intervals_on_n_queries(a, b, ns=(1,))

@@ -82,5 +82,5 @@ def test_paired_comparison():
     out = paired_comparison(a, b)
     assert out["mean_diff"] == pytest.approx(0.0875) and out["ci_low"] <= 0.0875 <= out["ci_high"] and out["p_value"] < 0.05
     assert paired_comparison(a, a)["p_value"] == 1.0
-    with pytest.raises(ValueError, match="equal-length"):
+    with pytest.raises(ValueError, match="4 values in a but 3 values in b"):
         paired_comparison(a, b[:3])

@@ -297,7 +297,7 @@ def _ticks_1_2_5(values: Sequence[float]) -> list[float]:
 
     Plotly's own log ticks label the minor steps with one digit, so 0.4 reads as "4".
     """
-    positive = [v for v in values if v > 0]
+    positive = [v for v in values if math.isfinite(v) and v > 0]  # a log axis has no place for 0, NaN or infinity
     if not positive:
         return []
     low, high = min(positive), max(positive)

@@ -55,6 +55,7 @@ def test_training_figures_smooth_the_loss_and_draw_computed_intervals():
     assert list(fig.layout.xaxis.tickvals) == [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
     low = {"bundled": {**measured["bundled"], "flops": 0.4}, "zero": {**measured["lambda 0.1"], "flops": 0.0}}
     assert list(plots.tradeoff_figure(low).layout.xaxis.ticktext) == ["0.2", "0.5", "1"]  # FLOPS 0 has no place on a log axis
+    assert plots._ticks_1_2_5([float("nan"), float("inf"), 0.0]) == [] and plots._ticks_1_2_5([float("inf"), 3.0]) == [1.0, 2.0, 5.0]
     candidates = [{"name": "a", "tune_ndcg": 0.36, "vs_bundled_tune": {"mean_diff": 0.01, "ci_low": -0.01, "ci_high": 0.03}},
                   {"name": "b", "tune_ndcg": 0.37, "vs_bundled_tune": {"mean_diff": 0.02, "ci_low": 0.0, "ci_high": 0.04}}]
     fig = plots.selection_figure(candidates, {"b": comparison}, winner="b")

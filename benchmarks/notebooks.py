@@ -58,14 +58,15 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory() if args.cold else None
     if tmp:
         os.environ["SPLADE_CACHE_DIR"] = tmp.name
-    if args.save == "" and args.notebooks.resolve() != (common.ROOT / "notebooks").resolve():
+    ours = args.notebooks.resolve() == (common.ROOT / "notebooks").resolve()
+    if args.save == "" and not ours:
         parser.error("--save without a FILE writes the course's stored result; with --notebooks, name the FILE to write.")
     if not args.notebooks.is_dir():
         parser.error(f"--notebooks {str(args.notebooks)!r} is not a folder; give the folder that holds the .ipynb files.")
     paths = sorted(p for p in args.notebooks.glob("*.ipynb") if p.name.startswith(args.only))
     if not paths:
         parser.error(f"no notebook in {str(args.notebooks)!r} starts with {args.only!r}; check --notebooks and --only.")
-    course = args.notebooks.resolve() == (common.ROOT / "notebooks").resolve() and not args.only
+    course = ours and not args.only
     times, slowest = {}, {}
     for p in paths:
         times[p.stem], cells = run(p)

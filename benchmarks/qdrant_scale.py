@@ -86,10 +86,11 @@ def points(size: int, dataset: str, seed: int = 0):
         return real, queries
     rng = np.random.default_rng(seed)
     d = docs["dense"][docs["dense"].any(axis=1)].astype(np.float64)
+    mean, cov = d.mean(axis=0), np.cov(d, rowvar=False)
     try:
-        dense = rng.multivariate_normal(d.mean(axis=0), np.cov(d, rowvar=False), size=extra, method="cholesky")
+        dense = rng.multivariate_normal(mean, cov, size=extra, method="cholesky")
     except np.linalg.LinAlgError:  # fewer documents than dimensions (a small corpus): a singular covariance
-        dense = rng.multivariate_normal(d.mean(axis=0), np.cov(d, rowvar=False), size=extra, method="eigh")
+        dense = rng.multivariate_normal(mean, cov, size=extra, method="eigh")
     dense /= np.linalg.norm(dense, axis=1, keepdims=True)
     import scipy.sparse as sp
 

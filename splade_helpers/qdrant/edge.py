@@ -6,7 +6,9 @@ DBSF / formula fusion, a write-ahead log. Facts that matter in practice (measure
 
 * dense search is brute force until :meth:`EdgeStore.optimize` builds the HNSW graph (the engine
   indexes a segment once it exceeds its indexing threshold);
-* the IDF of the ``bm25`` vector counts deleted points until ``optimize()`` vacuums them;
+* the IDF of the ``bm25`` vector counts deleted points until the vacuum rewrites their segment, which
+  ``optimize()`` does only once more than 20 % of a segment of at least 1,000 vectors is deleted (Qdrant's
+  defaults ``deleted_threshold`` and ``vacuum_min_vector_number``; notebook 05a shows both sides);
 * one process at a time may open a folder (a file lock); a second open is refused;
 * the write-ahead log preallocates its files (tens of MB of apparent size even for a few
   points); ``wal=False`` avoids it, and then writes are durable only once ``flush()`` returns
@@ -236,7 +238,11 @@ class EdgeStore(QdrantStore):
             self._shard.flush()
 
     def optimize(self) -> bool:
-        """Build indexes (HNSW for ``dense``) and vacuum deleted points; blocks until done."""
+        """Run the engine's optimizers until none has work; blocks. True if any ran.
+
+        They build HNSW for ``dense`` above the indexing threshold, and vacuum a segment more than 20 % of
+        whose vectors are deleted (Qdrant's defaults); below that, deleted points still count in BM25's IDF.
+        """
         shard = self._ready()
         check_room(self.folder, optimize_needs(self.folder), f"optimizing the Qdrant Edge collection {self.collection!r}")
         return bool(shard.optimize())

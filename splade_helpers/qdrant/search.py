@@ -56,7 +56,7 @@ class Match:
 
 @dataclass(frozen=True)
 class MatchText:
-    """Payload field ``key`` contains ``text`` (Qdrant's full-text match; a substring without a text index).
+    """Payload field ``key`` contains the words of ``text`` (Qdrant's full-text match: whole words, any case).
 
     Introduced in notebook 05 (section 5, "Filtering on the payload").
     """

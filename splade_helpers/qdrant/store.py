@@ -166,7 +166,7 @@ class QdrantStore(StoreQueries):
         """Make every acknowledged write durable (a no-op where the engine does it on its own)."""
 
     def optimize(self) -> bool:
-        """Let the engine build its indexes and vacuum deleted points; True if it changed anything."""
+        """Let the engine build its indexes and vacuum deleted points (above its thresholds); True if it changed anything."""
         return False
 
     # --- collection ----------------------------------------------------------------------------
@@ -205,8 +205,8 @@ class QdrantStore(StoreQueries):
         if not self._exists():
             return True
         if if_exists == "error":
-            raise ValueError(f"collection {self.collection!r} already exists; pass if_exists='reuse' to add to it or "
-                             f"'recreate' to delete and rebuild it.")
+            raise ValueError(f"collection {self.collection!r} already exists; pass if_exists='reuse' to keep it (its layout must "
+                             f"match) or 'recreate' to delete and rebuild it.")
         if if_exists == "recreate":
             self._check_replaceable()
             return True

@@ -149,8 +149,9 @@ def expected_flops(queries: sp.spmatrix, docs: sp.spmatrix) -> float:
 
     Introduced in notebook 02 (section 9, "Sparsity and the cost of a dot product").
 
-    ``p_j`` is the share of queries (documents) whose vector has term j; this is the FLOPS measure
-    that SPLADE's regulariser minimises (Paria et al. 2020; Formal et al. 2021).
+    ``p_j`` is the share of queries (documents) whose vector has term j: the FLOPS measure of Paria et al.
+    (2020). SPLADE's regulariser minimises a smooth stand-in for it, the squared mean weight per term over a
+    batch (:func:`splade_helpers.training.flops`).
     """
     queries, docs = sp.csr_matrix(queries), sp.csr_matrix(docs)
     if queries.shape[1] != docs.shape[1]:

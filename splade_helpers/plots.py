@@ -10,7 +10,7 @@ CPU are kept.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -56,6 +56,7 @@ def contributions_figure(
     bm25_parts: Sequence[tuple[str, float]],
     title: str = "",
     k: int = 15,
+    own_terms: Collection[str] | None = None,
 ) -> go.Figure:
     """Side by side: SPLADE's per-term products q_w * d_w and BM25's per-term contributions.
 
@@ -63,15 +64,23 @@ def contributions_figure(
 
     The two scores live on different scales (SPLADE's dot products reach tens, BM25's a few units
     per term), so each panel has its own x axis; compare the shapes, not the bar lengths across panels.
+    ``own_terms``: the query's own word pieces; SPLADE's bars are then coloured as in :func:`top_terms_figure`
+    (in the text / expansion), otherwise grey. BM25's terms are all in the text.
     """
     sp_rows = list(splade_parts)[:k][::-1]
     bm_rows = [p for p in bm25_parts if p[1] > 0][:k][::-1]
     sp_total, bm_total = sum(p[3] for p in splade_parts), sum(p[1] for p in bm25_parts)
+    if own_terms is None:
+        sp_colors, key = [COLORS["tie"]] * len(sp_rows), ""
+    else:
+        own = set(own_terms)
+        sp_colors = [COLORS["in the text" if p[0] in own else "expansion"] for p in sp_rows]
+        key = "<br><sup>blue: a word piece of the query; orange: an expansion</sup>"
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.18, subplot_titles=(
-        f"SPLADE: query weight × document weight (score {sp_total:.2f})", f"BM25: per stemmed term (score {bm_total:.2f})"))
+        f"SPLADE: query weight × document weight (score {sp_total:.2f}){key}", f"BM25: per stemmed term (score {bm_total:.2f})"))
     fig.add_bar(
         y=[p[0] for p in sp_rows], x=[_r(p[3]) for p in sp_rows], orientation="h", name="SPLADE",
-        marker_color=COLORS["expansion"], row=1, col=1,
+        marker_color=sp_colors, row=1, col=1,
         customdata=[[_r(p[1]), _r(p[2])] for p in sp_rows],
         hovertemplate="%{y}: %{customdata[0]} × %{customdata[1]} = %{x:.3f}<extra></extra>",
     )

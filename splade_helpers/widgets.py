@@ -46,12 +46,14 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
     pieces = encoder.tokenizer.tokenize(text)
     limit = encoder.query_max_length - (0 if hasattr(encoder, "documents") else 2)
     if len(pieces) > limit:
-        notes.append(f"The text has {len(pieces):,} word pieces; the model reads the first {limit} (truncation).")
+        read = "The text" if not notes or not notes[-1].startswith("Only the first") else "What was read"
+        notes.append(f"{read} makes {len(pieces):,} word pieces; the model reads the first {limit} (truncation).")
     unknown = sum(p == encoder.tokenizer.unk_token for p in pieces)
     if unknown:
         notes.append(
             f"{unknown} of {len(pieces)} word pieces are unknown to this English vocabulary ([UNK]), "
-            f"e.g. emoji, other scripts or very long 'words'; they carry no meaning for the model."
+            f"e.g. emoji, other scripts or very long 'words'; all become the same token, which can still get a "
+            f"weight: texts then match on it whatever those characters were."
         )
     if hasattr(encoder, "documents"):  # an InferenceFreeEncoder
         notes.append("An inference-free model: a query is its own word pieces with learned weights, never expanded.")

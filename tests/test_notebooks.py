@@ -12,6 +12,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -58,6 +59,19 @@ def png_size(data: bytes) -> tuple[int, int]:
 def figure_outputs(path: Path) -> list[dict]:
     cells = json.loads(path.read_text())["cells"]
     return [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []) if PLOTLY in o.get("data", {})]
+
+
+def test_each_header_states_the_measured_warm_run_time():
+    """The run time a notebook's first cell promises stays near the stored measurement of benchmarks/notebooks.py."""
+    measured = json.loads((ROOT / "benchmarks" / "results" / "notebooks_warm.json").read_text())["seconds"]
+    assert sorted(measured) == [p.stem for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        header = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        found = re.search(r"about (\d+) seconds (?:on two cores\s+once|afterwards)", header)
+        assert found, f"{path.name}: its first cell states no warm run time ('about N seconds on two cores once ...')"
+        stated, actual = int(found.group(1)), measured[path.stem]
+        assert 0.6 * actual <= stated <= 1.5 * actual, (
+            f"{path.name} says about {stated} s; benchmarks/notebooks.py measured {actual} s warm: update its first cell")
 
 
 def test_the_course_has_figures():

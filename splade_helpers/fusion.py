@@ -102,7 +102,7 @@ def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
 def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     """Normalise each row (query) of a score matrix.
 
-    Not called by the notebooks; used by convex, the tuning functions, exercises.check_minmax and training.teacher_scores.
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
 
     Args:
         normalization: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's

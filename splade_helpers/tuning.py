@@ -199,7 +199,7 @@ def evaluate_candidates(
 def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0) -> dict[str, float]:
     """Mean of ``a - b`` over queries, its 95 % paired-bootstrap interval, and the paired t-test p-value.
 
-    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+    Introduced in notebook 01 (section 3, "Evidence on Cranfield").
 
     Scores must be finite and within ±1e150 (a NaN would make every statistic NaN, or the p-value a silent 1.0;
     values near the float limit would overflow them).
@@ -218,7 +218,7 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: 
 def format_interval(comparison: Mapping[str, float] | None) -> str:
     """A paired comparison as ``+0.012 [-0.004, +0.030]``: the mean difference and its 95 % interval, 3 decimals.
 
-    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
+    Introduced in notebook 01 (section 3, "Evidence on Cranfield").
 
     Args:
         comparison: what :func:`paired_comparison` returns, or None for a row with nothing to compare (gives "").

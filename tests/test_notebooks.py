@@ -67,7 +67,7 @@ def test_each_header_states_the_measured_warm_run_time():
     assert sorted(measured) == [p.stem for p in NOTEBOOKS]
     for path in NOTEBOOKS:
         header = "".join(json.loads(path.read_text())["cells"][0]["source"])
-        found = re.search(r"about (\d+) seconds (?:on two cores\s+once|afterwards)", header)
+        found = re.search(r"about (\d+)\s+seconds\s+(?:on\s+two\s+cores\s+once|afterwards)", header)
         assert found, f"{path.name}: its first cell states no warm run time ('about N seconds on two cores once ...')"
         stated, actual = int(found.group(1)), measured[path.stem]
         assert 0.6 * actual <= stated <= 1.5 * actual, (

@@ -240,8 +240,9 @@ class EdgeStore(QdrantStore):
     def optimize(self) -> bool:
         """Run the engine's optimizers until none has work; blocks. True if any ran.
 
-        They build HNSW for ``dense`` above the indexing threshold, and vacuum a segment more than 20 % of
-        whose vectors are deleted (Qdrant's defaults); below that, deleted points still count in BM25's IDF.
+        They build HNSW for ``dense`` above the indexing threshold, and vacuum a segment of at least 1,000
+        vectors more than 20 % of which are deleted (Qdrant's defaults); otherwise deleted points still count
+        in BM25's IDF.
         """
         shard = self._ready()
         check_room(self.folder, optimize_needs(self.folder), f"optimizing the Qdrant Edge collection {self.collection!r}")

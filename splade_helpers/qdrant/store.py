@@ -166,7 +166,8 @@ class QdrantStore(StoreQueries):
         """Make every acknowledged write durable (a no-op where the engine does it on its own)."""
 
     def optimize(self) -> bool:
-        """Let the engine build its indexes and vacuum deleted points (above its thresholds); True if it changed anything."""
+        """Run the engine's optimizers now; True if they changed anything. A no-op here (False): Qdrant Edge's
+        store overrides it, and a server runs its optimizers on its own, in the background."""
         return False
 
     # --- collection ----------------------------------------------------------------------------

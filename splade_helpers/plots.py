@@ -73,6 +73,8 @@ def contributions_figure(
     if own_terms is None:
         sp_colors, key = [COLORS["tie"]] * len(sp_rows), ""
     else:
+        if isinstance(own_terms, str):
+            raise TypeError(f"own_terms={own_terms!r} is one string; pass a collection of terms, e.g. {{{own_terms!r}}}.")
         own = set(own_terms)
         sp_colors = [COLORS["in the text" if p[0] in own else "expansion"] for p in sp_rows]
         key = "<br><sup>blue: a word piece of the query; orange: an expansion</sup>"

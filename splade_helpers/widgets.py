@@ -40,14 +40,14 @@ def expansion_report(encoder: SpladeEncoder, text: object, k: int = 15) -> str:
     else:
         notes_bad = ""
     notes = [notes_bad] if notes_bad else []
-    if len(text) > MAX_CHARS:
+    cut = len(text) > MAX_CHARS
+    if cut:
         notes.append(f"Only the first {MAX_CHARS:,} of {len(text):,} characters were read.")
         text = text[:MAX_CHARS]
     pieces = encoder.tokenizer.tokenize(text)
     limit = encoder.query_max_length - (0 if hasattr(encoder, "documents") else 2)
     if len(pieces) > limit:
-        read = "The text" if not notes or not notes[-1].startswith("Only the first") else "What was read"
-        notes.append(f"{read} makes {len(pieces):,} word pieces; the model reads the first {limit} (truncation).")
+        notes.append(f"{'What was read' if cut else 'The text'} makes {len(pieces):,} word pieces; the model reads the first {limit} (truncation).")
     unknown = sum(p == encoder.tokenizer.unk_token for p in pieces)
     if unknown:
         notes.append(

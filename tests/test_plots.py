@@ -28,6 +28,8 @@ def test_the_other_figures():
     assert set(fig.data[0].marker.color) == {plots.COLORS["tie"]}  # no origins given: neither "in the text" nor "expansion"
     coloured = plots.contributions_figure(sp_parts, [("heat", 1.5)], own_terms={"heat"})
     assert list(coloured.data[0].marker.color) == [plots.COLORS["expansion"], plots.COLORS["in the text"]]  # flow, heat
+    with pytest.raises(TypeError, match="collection of terms"):
+        plots.contributions_figure(sp_parts, [], own_terms="heat")
     rows = [{"label": "top 8", "nDCG@10": 0.25, "mean_nnz": 8, "index_mb": 0.1}, {"label": "all", "nDCG@10": 0.35, "mean_nnz": 243, "index_mb": 2.7}]
     assert list(plots.pruning_figure(rows).data[0].text) == ["top 8", "all"]
     rows = [{"retriever": "a", "family": "single retriever", "nDCG@10": 0.36, "R@100": 0.7, "MRR@10": 0.5},

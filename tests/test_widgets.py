@@ -24,7 +24,8 @@ def test_the_box_shows_the_expansion_of_what_is_typed(splade):
         ("", "Type some text"),
         ("   ", "Type some text"),
         (None, "Please type text"),
-        ("wing " * 2000, "the model reads the first 510"),
+        ("wing " * 2000, "The text makes 2,000 word pieces; the model reads the first 510"),
+        ("wing " * 5000, "What was read makes 4,000 word pieces"),  # counted on the first 20,000 characters only
         ("x" * 30_000, "Only the first 20,000 of 30,000 characters"),
         ("🚀🚀 rocket", "unknown to this English vocabulary"),
         ("Турбулентность крыла", "non-zero terms"),

@@ -172,6 +172,24 @@ def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_pat
     assert rows[0]["nDCG@10"] > 0.2
     with pytest.raises(ValueError, match="not an inference-free SPLADE folder"):
         InferenceFreeEncoder(tmp_path)
+    # the query table learns at its own rate: from its IDF start it moves; at the encoder's rate it would barely move
+    from splade_helpers.inference_free import idf_weights
+
+    start = idf_weights(encoder.tokenizer, T.title_pairs(mini).positives).numpy()
+    moved = np.abs(np.asarray(encoder.weight) - start).max()
+    slow = T.train(T.title_pairs(mini), T.TrainConfig(batch_size=8, max_length=64, inference_free=True, query_learning_rate=1e-7),
+                   out=tmp_path / "slow")
+    barely = np.abs(np.asarray(load_sparse_encoder(str(slow.path)).weight) - start).max()
+    assert moved > 1e-3 > 1e-4 > barely, (moved, barely)
+
+
+def test_the_query_learning_rate_shapes_only_inference_free_keys(mini):
+    pairs, plain, free = T.title_pairs(mini), T.TrainConfig(), T.TrainConfig(inference_free=True)
+    assert T.trainer.model_key("m", pairs, plain) == T.trainer.model_key("m", pairs, T.TrainConfig(query_learning_rate=0.5))
+    assert T.trainer.model_key("m", pairs, free) != T.trainer.model_key("m", pairs, T.TrainConfig(inference_free=True,
+                                                                                                  query_learning_rate=0.5))
+    with pytest.raises(ValueError, match="query_learning_rate=0.0 must be a finite number > 0"):
+        T.TrainConfig(inference_free=True, query_learning_rate=0.0)
 
 
 def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model):
@@ -343,6 +361,7 @@ def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_calle
 
     cases = [(["--distill-loss", "kl"], "--distill-loss kl needs --teacher"),
              (["--inference-free", "--lambda-q", "1"], "--lambda-q 1 does nothing with --inference-free"),
+             (["--query-learning-rate", "0.01"], "--query-learning-rate 0.01 sets the learning rate of an inference-free"),
              (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16"),
              (["--half", "test"], "--half test chooses the judged queries of --pairs qrels")]
     for i, (extra, message) in enumerate(cases):

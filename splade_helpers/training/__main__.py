@@ -3,7 +3,7 @@
     python -m splade_helpers.training --dataset cranfield|mini|BEIR_FOLDER --pairs titles|qrels --out FOLDER
         [--lambda-d 3e-5] [--lambda-q 5e-5] [--epochs 1] [--max-length 128] [--learning-rate 5e-5]
         [--batch-size 32] [--teacher hybrid|dense|bm25 --negatives 3 --distill-loss margin-mse|kl]
-        [--inference-free] [--seed 42] [--half tune|test]
+        [--inference-free [--query-learning-rate 1e-3]] [--seed 42] [--half tune|test]
 
 ``titles``: the collection's own titles as queries for their documents (no judgment used).
 ``qrels``: the judged queries of one half of ``split_queries(seed)`` (``--half``, default the tuning half).
@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--half", choices=HALVES, default=None,
                         help="--pairs qrels: train on this half of split_queries(seed) (default tune), evaluate on the other")
     parser.add_argument("--inference-free", action="store_true", help="queries as a learned weight per token")
+    parser.add_argument("--query-learning-rate", type=float, default=None,
+                        help=f"with --inference-free: the query table's learning rate (default {defaults.query_learning_rate:g})")
     args = parser.parse_args(argv)
     try:
         out = check_output_folder(args.out)
@@ -76,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.inference_free and args.lambda_q is not None:
             raise ValueError(f"--lambda-q {args.lambda_q:g} does nothing with --inference-free: its queries are a table of "
                              f"weights, not an encoder output to regularise. Drop --lambda-q.")
+        if args.query_learning_rate is not None and not args.inference_free:
+            raise ValueError(f"--query-learning-rate {args.query_learning_rate:g} sets the learning rate of an inference-free "
+                             f"model's query table; this model has none. Add --inference-free, or drop --query-learning-rate.")
         if args.pairs == "titles" and args.half is not None:
             raise ValueError(f"--half {args.half} chooses the judged queries of --pairs qrels; titles use no query, so it "
                              f"does nothing. Add --pairs qrels, or drop --half.")
@@ -83,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = TrainConfig(lambda_d=args.lambda_d, lambda_q=defaults.lambda_q if args.lambda_q is None else args.lambda_q,
                              epochs=args.epochs, max_length=args.max_length, learning_rate=args.learning_rate,
                              batch_size=args.batch_size, seed=args.seed, inference_free=args.inference_free,
-                             distill_loss=args.distill_loss or defaults.distill_loss)
+                             distill_loss=args.distill_loss or defaults.distill_loss,
+                             query_learning_rate=args.query_learning_rate or defaults.query_learning_rate)
         base = resolve_model(args.base_model, "splade")
         check_masked_lm(base)  # before the teacher scores anything, and so is the base model's training record:
         trained_on(base.path)  # a damaged one is refused here

@@ -45,6 +45,9 @@ class TrainConfig:
     documents' IDF); documents keep the MLM encoder. ``distill_loss`` (distillation only): ``margin-mse``
     (SPLADE++'s released configurations) or ``kl`` (SPLADE-v3 adds it); both aim at the same margins, the
     teacher's scores divided by ``teacher_temperature`` against the student's divided by ``STUDENT_TEMPERATURE``.
+    ``query_learning_rate`` (inference-free only): the table's weights start from IDF values of a few units and
+    learn at their own rate, as in sentence-transformers' inference-free examples; at the encoder's rate they
+    would barely move in a short run.
     """
 
     lambda_d: float = 3e-5
@@ -58,6 +61,7 @@ class TrainConfig:
     teacher_temperature: float = 0.05  # distillation only: softens the teacher's scores (0..1) against the student's dot products
     distill_loss: str = "margin-mse"  # distillation only: "margin-mse" or "kl"
     max_steps: int = -1  # for tests: stop after this many optimiser steps
+    query_learning_rate: float = 1e-3  # inference-free only: the query table's own rate (sentence-transformers' example)
 
     def __post_init__(self) -> None:
         check_number(self.lambda_d, "lambda_d", minimum=0.0)
@@ -70,6 +74,7 @@ class TrainConfig:
         check_int(self.max_steps, "max_steps", minimum=-1)
         check_number(self.teacher_temperature, "teacher_temperature", above=0.0)
         check_choice(self.distill_loss, "distill_loss", DISTILL_LOSSES)
+        check_number(self.query_learning_rate, "query_learning_rate", above=0.0, maximum=1.0)
 
 
 @dataclass
@@ -103,7 +108,10 @@ def model_key(base: str, pairs: Pairs, config: TrainConfig) -> str:
 
     Not called by the notebooks; used by train (the cache key of a trained model).
     """
-    return digest("model-v5", base, pairs.digest(), asdict(config), size=20)
+    fields = asdict(config)
+    if not config.inference_free:
+        del fields["query_learning_rate"]  # it shapes only an inference-free model's query table
+    return digest("model-v5", base, pairs.digest(), fields, size=20)
 
 
 def train(
@@ -214,6 +222,8 @@ def _fit(pairs: Pairs, config: TrainConfig, base: Path, folder: Path, progress: 
             dataloader_drop_last=True, batch_sampler="no_duplicates" if pairs.labels is None else "batch_sampler",
             router_mapping=({"anchor": "query", **{c: "document" for c in data.column_names if c not in ("anchor", "label")}}
                             if config.inference_free else {}),
+            # the Router's query route holds only the table (its parameter: 0.sub_modules.query.0.weight)
+            learning_rate_mapping={r"sub_modules\.query\.": config.query_learning_rate} if config.inference_free else {},
         )
     history: list[dict] = []
     trainer = finite_loss_trainer(SparseEncoderTrainer)(model=model, args=args, train_dataset=data, loss=loss, callbacks=[_History(history, model, pairs)])

@@ -172,7 +172,7 @@ def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_pat
     assert rows[0]["nDCG@10"] > 0.2
     with pytest.raises(ValueError, match="not an inference-free SPLADE folder"):
         InferenceFreeEncoder(tmp_path)
-    # the query table learns at its own rate: from its IDF start it moves; at the encoder's rate it would barely move
+    # the query table learns at its own rate: from its IDF start it moves at the default, and not at a tiny one
     from splade_helpers.inference_free import idf_weights
 
     start = idf_weights(encoder.tokenizer, T.title_pairs(mini).positives).numpy()
@@ -362,6 +362,7 @@ def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_calle
     cases = [(["--distill-loss", "kl"], "--distill-loss kl needs --teacher"),
              (["--inference-free", "--lambda-q", "1"], "--lambda-q 1 does nothing with --inference-free"),
              (["--query-learning-rate", "0.01"], "--query-learning-rate 0.01 sets the learning rate of an inference-free"),
+             (["--inference-free", "--query-learning-rate", "0"], "query_learning_rate=0.0 must be a finite number > 0"),
              (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16"),
              (["--half", "test"], "--half test chooses the judged queries of --pairs qrels")]
     for i, (extra, message) in enumerate(cases):

@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="--pairs qrels: train on this half of split_queries(seed) (default tune), evaluate on the other")
     parser.add_argument("--inference-free", action="store_true", help="queries as a learned weight per token")
     parser.add_argument("--query-learning-rate", type=float, default=None,
-                        help=f"with --inference-free: the query table's learning rate (default {defaults.query_learning_rate:g})")
+                        help=f"with --inference-free: the query table's peak learning rate, on the same warm-up and decay "
+                             f"(default {defaults.query_learning_rate:g})")
     args = parser.parse_args(argv)
     try:
         out = check_output_folder(args.out)
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              epochs=args.epochs, max_length=args.max_length, learning_rate=args.learning_rate,
                              batch_size=args.batch_size, seed=args.seed, inference_free=args.inference_free,
                              distill_loss=args.distill_loss or defaults.distill_loss,
-                             query_learning_rate=args.query_learning_rate or defaults.query_learning_rate)
+                             query_learning_rate=defaults.query_learning_rate if args.query_learning_rate is None
+                             else args.query_learning_rate)
         base = resolve_model(args.base_model, "splade")
         check_masked_lm(base)  # before the teacher scores anything, and so is the base model's training record:
         trained_on(base.path)  # a damaged one is refused here

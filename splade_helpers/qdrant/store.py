@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from tqdm.auto import tqdm
 
@@ -271,14 +271,15 @@ class QdrantStore(StoreQueries):
         dense, splade = self.dense.encode(texts), self.splade.encode_documents(texts)
         self._check_room(len(doc_ids), load_bytes(dense, splade, bm25, texts, titles, extra))
         points = iter_points(doc_ids, texts, dense, splade, bm25, titles, extra)
-        if replace:
-            with self._writing(layout):
-                sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
-                self.flush()
-        else:
-            sent = self.upsert(points, batch_size=batch_size, total=len(doc_ids), progress=progress, on_batch=on_batch)
+        return self._load(points, layout, replace, doc_ids, batch_size=batch_size, total=len(doc_ids), progress=progress,
+                          on_batch=on_batch)
+
+    def _load(self, points: Iterable[StoredPoint], layout: Layout, replace: bool, order: Sequence[str], **upsert) -> int:
+        """Upsert ``points`` (into a new collection with ``layout`` when ``replace``), flush, refresh the document ids."""
+        with self._writing(layout) if replace else nullcontext():
+            sent = self.upsert(points, **upsert)
             self.flush()
-        self._refresh_ids(order=doc_ids)
+        self._refresh_ids(order=order)
         return sent
 
     def upsert(self, points: Iterable[StoredPoint], batch_size: int = 128, total: int | None = None,
@@ -381,15 +382,7 @@ class QdrantStore(StoreQueries):
             else:
                 other._check_replaceable()
         other._check_room(len(points), sum(point_bytes(p) for p in points))
-        if replace:
-            with other._writing(layout):
-                sent = other.upsert(points, batch_size=batch_size)
-                other.flush()
-        else:
-            sent = other.upsert(points, batch_size=batch_size)
-            other.flush()
-        other._refresh_ids(order=self.doc_ids)
-        return sent
+        return other._load(points, layout, replace, self.doc_ids, batch_size=batch_size)
 
     def _same_collection(self, other: QdrantStore) -> bool:
         return False  # engines that can tell say whether ``other`` is this very collection

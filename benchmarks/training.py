@@ -16,7 +16,7 @@ recipe (pairs, teacher, loss, negatives, learning rate, epochs, lambda) is score
 tuning queries: a recipe that uses no query (titles) is trained once and scored on all of them; a recipe
 that trains on judged queries is cross-validated over two folds of the tuning half
 (``split_queries(tune, seed=1)``: trained on one fold, scored on the other, both ways). The best mean wins
-(ties: fewer FLOPS); it is then trained on the whole tuning half and reported once on the test half.
+(ties: the first in CANDIDATES' order); it is then trained on the whole tuning half and reported once on the test half.
 
 Exploration, labelled as such: every candidate (and an inference-free model) trained on its full data
 and scored on the test half, documents read to 256 tokens, with a 95 % paired-bootstrap interval against

@@ -19,8 +19,8 @@ This module is also the one home of the fusion *policy* every other module reads
 their names (:data:`FUSIONS`, :data:`ENGINE_FUSIONS`), RRF's constant, the alpha split and grids, which
 retrievers return only matching documents, and the recommended hybrid.
 
-A query whose scores are all equal (e.g. an empty query: all zeros) normalises to all zeros,
-so it adds nothing to the fused score; ties are then broken by document order.
+A query whose scores are all equal (e.g. an empty query: all zeros) normalises to all zeros
+(DBSF: all 0.5, as in Qdrant), so it adds nothing to the ranking; ties are then broken by document order.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ SPARSE_SIDES = {"bm25+splade": ("bm25", "splade"), "splade": ("splade",), "bm25"
 # the other documents nothing from them. Dense retrieval ranks every document.
 SPARSE_RETRIEVERS = frozenset({"bm25", "splade"})
 # The course's recommended hybrid, chosen in notebook 04 on a seeded half of Cranfield's queries
-# (splade_helpers.tuning: split_queries(seed=42), a grid of 378 fusions) and reported on the other half:
+# (splade_helpers.tuning: split_queries(seed=42), a grid of 315 fusions) and reported on the other half:
 # min-max normalised scores, dense weight (alpha) 0.65, BM25 and SPLADE 0.175 each.
 # tests/test_tuning.py re-runs that choice and fails if this constant drifts from it.
 #: Introduced in notebook 00 (section 5, "The Cranfield table").
@@ -102,13 +102,17 @@ def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
 def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     """Normalise each row (query) of a score matrix.
 
-    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
+    Not called by the notebooks; used by weighted_sum, FusionTerms, the teacher scores of training and the exercises.
 
     Args:
         normalization: ``none``; ``minmax`` to [0, 1]; ``zscore`` (mean 0, std 1); ``dbsf`` (Qdrant's
-            distribution-based score fusion: ``(s - (mean - 3 std)) / (6 std)``, clipped to [0, 1]).
+            distribution-based score fusion: ``(s - (mean - 3 std)) / (6 std)`` with the sample std and,
+            as in Qdrant, no clip: a score beyond 3 std falls outside [0, 1]). Over the same documents a
+            weighted sum of ``dbsf`` rows ranks exactly as one of ``zscore`` rows (an affine map, the same
+            for every retriever); Qdrant's DBSF differs because it runs over each prefetch list
+            (:func:`fuse_lists`).
     Returns:
-        float64 matrix of the same shape; rows with no spread become all zeros.
+        float64 matrix of the same shape; rows with no spread become all zeros (``dbsf``: 0.5, as Qdrant).
     """
     method = check_choice(normalization, "normalization", NORMALIZATIONS)
     a = _check_matrix(scores)
@@ -127,8 +131,10 @@ def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     std = np.where(std <= 1e-12 * np.maximum(np.abs(a).max(axis=1, keepdims=True), 1.0), 0.0, std)
     if method == "zscore":
         return np.divide(a - mean, std, out=np.zeros_like(a), where=std > 0)
-    out = np.divide(a - (mean - 3 * std), 6 * std, out=np.zeros_like(a), where=std > 0)
-    return np.clip(out, 0.0, 1.0)
+    # DBSF as Qdrant computes it (segment/src/common/score_fusion.rs; qdrant-client's local mode): the sample std
+    n = a.shape[1]
+    std = std * np.sqrt(n / (n - 1)) if n > 1 else np.zeros_like(std)
+    return np.divide(a - (mean - 3 * std), 6 * std, out=np.full_like(a, 0.5), where=std > 0)
 
 
 def _check_matrices(matrices: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -284,11 +290,14 @@ def fuse_lists(
 
     RRF: a document at rank r (from 1) of list i gets ``1 / (rrf_k + r / w_i)`` (:func:`rrf`'s convention;
     Qdrant's ``Fusion.Rrf(k=rrf_k + 1, weights=w)``). DBSF: each list is scaled by
-    ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5) and
-    summed. Ties keep first-seen order.
+    ``(s - (mean - 3 std)) / (6 std)`` with the sample std (one item, or no spread -> 0.5; no clip) and
+    summed, unweighted (Qdrant's ``Fusion.Dbsf()`` takes no weights). Ties keep first-seen order.
     """
     lists = _check_lists(lists)
     fusion = check_choice(fusion, "fusion", ("rrf", "dbsf"))
+    if fusion == "dbsf" and weights is not None:
+        raise ValueError(f"weights={weights!r:.60} apply to rrf only: Qdrant's DBSF takes no weights "
+                         f"(Fusion.Dbsf()). Drop weights, or use fusion='rrf' to weight the lists.")
     limit = check_int(limit, "limit", minimum=1)
     rrf_k = check_number(rrf_k, "rrf_k", minimum=0.0)
     weights = [1.0] * len(lists) if weights is None else check_weights(weights, "weights", len(lists))

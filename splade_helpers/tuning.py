@@ -147,12 +147,15 @@ class Candidate:
 def candidates(
     alphas: Sequence[float] = ALPHA_GRID,
     sparse_sides: Sequence[str] = ("splade", "bm25", "bm25+splade"),
-    fusions: Sequence[str] = ("minmax", "zscore", "dbsf"),
+    fusions: Sequence[str] = ("minmax", "zscore"),
     rrf_ks: Sequence[float] = RRF_KS,
 ) -> list[Candidate]:
     """The grid: alpha = dense weight; the sparse side (a key of ``SPARSE_SIDES``) shares ``1 - alpha`` equally.
 
     Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+
+    ``dbsf`` is not in the default grid: over all documents it ranks exactly as ``zscore`` (see
+    :func:`splade_helpers.fusion.normalize`), so it would only repeat those candidates.
 
     RRF constants are textbook ones (ranks from 1): 1 is Qdrant's default (its k = 2), 60 the literature's.
     """

@@ -564,6 +564,7 @@ BAD_INPUT_24 = [
     (lambda: sh.fuse_lists(None), "lists=None must be a list of ranked lists"),
     (lambda: sh.fuse_lists("abc"), "lists='abc' must be a list of ranked lists"),
     (lambda: sh.fuse_lists([[("a", float("nan"))]]), r"lists\[0\]\[0\] score=nan"),
+    (lambda: sh.fuse_lists([[("a", 1.0)], [("a", 2.0)]], "dbsf", weights=[2.0, 1.0]), r"weights=\[2.0, 1.0\] apply to rrf only"),
     (lambda: sh.rrf([np.ones((2, 3))], retrieved=[np.ones((3, 2), bool)]), r"retrieved\[0\] has shape \(3, 2\), expected \(2, 3\) \(transposed"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [np.nan], [1.0, 1.0]), "query_sums holds nan"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [1.0], [1.0, -np.inf]), "doc_sums holds -inf"),

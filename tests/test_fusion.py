@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from splade_helpers import convex, normalize, ranks, rrf
-from splade_helpers.fusion import article_hybrid_matrix, article_hybrid_score
+from splade_helpers.fusion import article_hybrid_matrix, article_hybrid_score, weighted_sum
 
 # multiples of 1/8: exact in binary, so affine transforms do not merge distinct scores
 finite = st.integers(-8000, 8000).map(lambda x: x / 8)
@@ -13,10 +13,37 @@ matrices = arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 12)), 
 
 
 @settings(max_examples=60, deadline=None)
-@given(matrices, st.sampled_from(["minmax", "dbsf"]))
-def test_bounded_normalisations_stay_in_unit_interval(m, method):
-    out = normalize(m, method)
+@given(matrices)
+def test_minmax_stays_in_unit_interval(m):
+    out = normalize(m, "minmax")
     assert out.shape == m.shape and (out >= 0).all() and (out <= 1 + 1e-12).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 12), elements=finite))
+def test_dbsf_is_qdrants(row):
+    """normalize(.., "dbsf") gives each score what qdrant-client's DBSF gives it (sample std, no clip, 0.5 without spread)."""
+    from qdrant_client.http import models
+    from qdrant_client.hybrid.fusion import distribution_based_score_fusion
+
+    points = [models.ScoredPoint(id=i, version=0, score=float(x)) for i, x in enumerate(row)]
+    theirs = {p.id: p.score for p in distribution_based_score_fusion([points], limit=len(row))}
+    np.testing.assert_allclose(normalize(row[None, :], "dbsf")[0], [theirs[i] for i in range(len(row))], atol=1e-9)
+
+
+def test_dbsf_is_not_clipped():
+    row = np.array([[100.0] + [0.0] * 19])  # one outlier: 100 is above mean + 3 std (5 + 3 * 22.4)
+    assert normalize(row, "dbsf")[0, 0] > 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrices, matrices)
+def test_dbsf_over_the_same_documents_ranks_as_zscore(a, b):
+    """sum w (z / 6 * sqrt((n - 1) / n) + 1/2): an affine map of the z-score sum, the same for every retriever."""
+    b = np.resize(b, a.shape)
+    n, weights = a.shape[1], [0.3, 0.7]
+    expected = weighted_sum([a, b], weights, "zscore") * (np.sqrt((n - 1) / n) if n > 1 else 0.0) / 6 + 0.5
+    np.testing.assert_allclose(weighted_sum([a, b], weights, "dbsf"), expected, atol=1e-9)
 
 
 @settings(max_examples=60, deadline=None)

@@ -28,9 +28,12 @@ class DamagedFolderError(ValueError):
 
 
 def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file (memoised per process by path, inode, size and modification time)."""
+    """The SHA-256 of a file (memoised per process by path, inode, size, modification and change times).
+
+    The change time (ctime) is the kernel's: a rewrite that restores the old modification time still moves it.
+    """
     st = path.stat()
-    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _HASHED:
         h = hashlib.sha256()
         with path.open("rb") as f:

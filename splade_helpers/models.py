@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .integrity import MANIFEST_FILE, check_model_files, sha256_file
+from .integrity import check_model_files, sha256_file
 
 #: Not called by the notebooks; used by resolve_model and SpladeEncoder (the model when none is named).
 DEFAULT_SPLADE_MODEL = "rasyosef/splade-tiny"
@@ -59,16 +59,13 @@ class ModelSource:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A short hash of the folder's config and weight files (name, size, mtime): a cache key."""
-        h = hashlib.sha256(self.name.encode())
-        for f in sorted(self.path.rglob("*")):
-            if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
-                st = f.stat()
-                h.update(f"{f.relative_to(self.path)}:{st.st_size}:{int(st.st_mtime)}".encode())
-        manifest = self.path / MANIFEST_FILE  # a model we trained: its files' SHA-256, so a re-training always shows
-        if manifest.is_file():
-            h.update(sha256_file(manifest).encode())
-        return h.hexdigest()[:16]
+        """A short hash of the model's name and its files' contents: the key of every cache built from it.
+
+        From the contents, not sizes and times: weights replaced by others of the same size with the old
+        modification time (``cp -p``, ``rsync -a``, ``tar x``) get a new key, so no stale encoding is served.
+        The loaders compute it before they read the weights, so it describes the model they loaded.
+        """
+        return hashlib.sha256(f"{self.name}\n{self.content_fingerprint}".encode()).hexdigest()[:16]
 
     @cached_property
     def content_fingerprint(self) -> str:
@@ -230,6 +227,7 @@ def load_splade(name: str | None = None):
         ValueError: the folder is not a masked-language model (its MLM head would be random).
     """
     source = resolve_model(name, "splade")
+    source.fingerprint  # noqa: B018 - hashed before the weights are read: the cache key describes what is loaded
     _quiet_transformers()
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
@@ -294,6 +292,7 @@ def load_dense(name: str | None = None):
     """
     source = resolve_model(name, "dense")
     _check_sentence_transformer(source)
+    source.fingerprint  # noqa: B018 - as in load_splade
     _quiet_transformers()
     from sentence_transformers import SentenceTransformer
 

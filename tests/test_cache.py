@@ -81,3 +81,30 @@ def test_disabled_cache_writes_nothing(tmp_cache):
     calls = []
     cached_arrays("t", "k", counting_compute(calls), enabled=False)
     assert not tmp_cache.exists()
+
+
+def test_weights_replaced_with_the_old_size_and_time_are_not_served_stale(splade, tmp_cache, tmp_path):
+    """Other weights of the same size, copied with the old modification time (cp -p, rsync -a, tar x): a new key."""
+    import os
+    import shutil
+
+    from splade_helpers import SpladeEncoder
+
+    folder = tmp_path / "model"
+    shutil.copytree(splade.source.path, folder)
+    weights = folder / "model.safetensors"
+    texts = ["wing flutter at transonic speed"]
+    before = SpladeEncoder(str(folder)).encode_documents(texts, cache=True).toarray()
+    st = weights.stat()
+    other = SpladeEncoder(str(folder)).model  # the same architecture, its output layer's bias changed
+    other.get_output_embeddings().bias.data += 0.5
+    other.save_pretrained(tmp_path / "other")
+    data = (tmp_path / "other" / "model.safetensors").read_bytes()
+    assert len(data) == st.st_size
+    weights.write_bytes(data)
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size and weights.stat().st_mtime_ns == st.st_mtime_ns
+    served = SpladeEncoder(str(folder)).encode_documents(texts, cache=True).toarray()
+    fresh = SpladeEncoder(str(folder)).encode_documents(texts, cache=False).toarray()
+    np.testing.assert_array_equal(served, fresh)
+    assert not np.array_equal(served, before)

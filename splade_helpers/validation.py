@@ -149,6 +149,9 @@ def check_unique_ids(ids: Iterable[object], what: str = "document ids") -> list[
     """Refuse non-string, empty or duplicate ids, naming the first offender and its position(s)."""
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
         raise TypeError(f"{what} must be a list of strings, got {type(ids).__name__}.")
+    if isinstance(ids, (set, frozenset)):  # its order changes from process to process (string hashing is salted)
+        raise TypeError(f"{what} is a {type(ids).__name__}, whose order changes from run to run, so anything seeded or "
+                        f"ranked by position would too; pass a list, e.g. sorted({what.replace(' ', '_')}).")
     seen: dict[str, int] = {}
     out = list(ids)
     one = what[:-1] if what.endswith("s") else what

@@ -565,6 +565,12 @@ BAD_INPUT_24 = [
     (lambda: sh.fuse_lists("abc"), "lists='abc' must be a list of ranked lists"),
     (lambda: sh.fuse_lists([[("a", float("nan"))]]), r"lists\[0\]\[0\] score=nan"),
     (lambda: sh.fuse_lists([[("a", 1.0)], [("a", 2.0)]], "dbsf", weights=[2.0, 1.0]), r"weights=\[2.0, 1.0\] apply to rrf only"),
+    (lambda: sh.evaluate_run({1: [("d1", 1.0)]}, {"1": {"d1": 1}}), r"run key 1 \(int\) must be a query id \(str\)"),
+    (lambda: sh.evaluate_run({"1": [("d1", 1.0)]}, {"1": {"d1": 1}}, ["1", "3x"]), r"1 query id\(s\) not in the qrels, e.g. \['3x'\]"),
+    (lambda: sh.evaluate_run({"1": [("d9", 0.1), ("d1", 0.9)]}, {"1": {"d1": 1}}), r"run\['1'\] is not best first: position 1 scores 0.9"),
+    (lambda: sh.evaluate_run({"1": [("d1", float("nan"))]}, {"1": {"d1": 1}}), r"run\['1'\]\[0\] score=nan must be a finite number"),
+    (lambda: sh.evaluate_run({"1": [("d1", None)]}, {"1": {"d1": 1}}), r"run\['1'\]\[0\] score=None must be a number"),
+    (lambda: sh.split_queries({"q1", "q2", "q3", "q4"}, seed=42), r"query_ids is a set, whose order changes from run to run"),
     (lambda: sh.rrf([np.ones((2, 3))], retrieved=[np.ones((3, 2), bool)]), r"retrieved\[0\] has shape \(3, 2\), expected \(2, 3\) \(transposed"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [np.nan], [1.0, 1.0]), "query_sums holds nan"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [1.0], [1.0, -np.inf]), "doc_sums holds -inf"),
@@ -828,3 +834,12 @@ def test_every_entry_point_with_every_kind_of_bad_value(world, splade, dense, mi
             if not _finite(result):
                 problems.append(f"{name}={value!r}: NaN or infinity in the result")
     assert not problems, "\n".join(problems[:20])
+
+
+def test_evaluate_json_does_not_replace_a_file_that_only_looks_like_its_own(tmp_path, capsys):
+    """A file with the command's generic keys but no mark ("made_by") is the user's: refused, left as it was."""
+    path = tmp_path / "notes.json"
+    text = '{"dataset": "my notes", "k": 1, "backend": "x", "results": ["my precious data"]}'
+    path.write_text(text)
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", str(path)]) == 2
+    assert path.read_text() == text and "notes.json" in capsys.readouterr().err

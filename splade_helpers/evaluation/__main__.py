@@ -110,10 +110,9 @@ def ours(path: Path) -> bool:
         record = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 2**28 else None
     except (OSError, ValueError):
         return False
-    legacy = {"dataset", "k", "backend", "results"}  # written before the mark existed
     if not isinstance(record, dict) or not set(record) <= WRITTEN:  # a key we never write: someone added it
         return False
-    return record.get("made_by") == MADE_BY or legacy <= set(record)
+    return record.get("made_by") == MADE_BY  # generic keys alone ("dataset", "results") prove nothing
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 A run is evaluated exactly in the order we show it: scores are replaced by rank-derived values
 before ir_measures sees them (trec_eval would otherwise re-break ties by document id), and a
-judged query the run has no result for counts as 0, not as missing.
+judged query the run has no result for counts as 0, not as missing. A list whose scores rise
+somewhere is refused (it is not best first), as is a query id that the qrels do not know.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import ir_measures
 from ir_measures import RR, R, nDCG
 
-from ..validation import check_unique_ids
+from ..validation import check_number, check_unique_ids
 
 #: Not called by the notebooks; used by evaluate_run and format_table.
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
@@ -60,17 +61,25 @@ def evaluate_run(
     if not query_ids:
         raise ValueError("no judged query to evaluate (no query has a relevant document in qrels); a mean over no "
                          "query would be a meaningless 0. Check the qrels and the query ids.")
+    unknown = [q for q in query_ids if q not in qrels]
+    if unknown:
+        raise ValueError(f"{len(unknown)} query id(s) not in the qrels, e.g. {unknown[:3]}: each would count as 0. Check "
+                         f"for a typo, or leave out the queries that have no judgments.")
     wanted = set(query_ids)
     irm_qrels = [
         ir_measures.Qrel(q, d, int(g)) for q, docs in qrels.items() if q in wanted for d, g in docs.items()
     ]
     irm_run = []
     for q, ranked in run.items():
+        if not isinstance(q, str):  # before the filter below: an int key would otherwise be skipped as unwanted
+            raise TypeError(f"run key {q!r} ({type(q).__name__}) must be a query id (str), as in the qrels; convert the "
+                            f"ids with str().")
         if q not in wanted:
             continue
-        if not isinstance(q, str) or isinstance(ranked, (str, bytes)) or not isinstance(ranked, Sequence):
+        if isinstance(ranked, (str, bytes)) or not isinstance(ranked, Sequence):
             raise TypeError(f"run[{q!r}] must be a ranked list of (doc id, score) pairs keyed by a str query id.")
         seen: set[str] = set()
+        previous = math.inf
         for i, item in enumerate(ranked):
             d = item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
             if not isinstance(d, str):
@@ -79,6 +88,11 @@ def evaluate_run(
             if d in seen:
                 raise ValueError(f"run for query {q!r} lists document {d!r} twice; a ranking holds each document once.")
             seen.add(d)
+            score = check_number(item[1], f"run[{q!r}][{i}] score")
+            if score > previous:
+                raise ValueError(f"run[{q!r}] is not best first: position {i} scores {score:g}, above position {i - 1}'s "
+                                 f"{previous:g}. The run is evaluated in list order; sort each list by score, highest first.")
+            previous = score
             irm_run.append(ir_measures.ScoredDoc(q, d, float(len(ranked) - i)))
     per_query = {q: {name: 0.0 for name in MEASURES} for q in query_ids}
     names = {m: name for name, m in MEASURES.items()}

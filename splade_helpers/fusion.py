@@ -310,6 +310,8 @@ def fuse_lists(
         if not lst:
             continue
         vals = np.array([s for _, s in lst], dtype=np.float64)
+        peak = np.abs(vals).max()
+        vals = vals / peak if peak > 1e150 else vals  # unchanged by scaling; 1e308 would overflow the variance
         std = vals.std(ddof=1) if len(vals) > 1 else 0.0
         norm = np.full(len(vals), 0.5) if std == 0 else (vals - (vals.mean() - 3 * std)) / (6 * std)
         for (d, _), v in zip(lst, norm):

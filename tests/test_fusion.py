@@ -122,6 +122,10 @@ def test_huge_scores_normalise_without_nan():
         out = normalize(m, method)
         assert np.isfinite(out).all(), method
     np.testing.assert_allclose(normalize(m, "minmax")[0], [1.0, 0.0, 0.5])
+    from splade_helpers.fusion import fuse_lists
+
+    fused = dict(fuse_lists([[("a", 1e308), ("c", 0.0), ("b", -1e308)]], "dbsf"))
+    np.testing.assert_allclose([fused["a"], fused["c"], fused["b"]], [2 / 3, 1 / 2, 1 / 3])
 
 
 def test_fusion_parameters_are_checked():

@@ -109,8 +109,9 @@ def test_validation_happens_before_the_engine(store_of):
         list(q.iter_points(["a", "b", "a"], ["x"] * 3, dense, rows, bm25))
     with pytest.raises(ValueError, match="3 document ids but 2 texts"):
         list(q.iter_points(["a", "b", "c"], ["x"] * 2, dense, rows, bm25))
-    with pytest.raises(ValueError, match="sets \\['doc_id'\\], which the store computes itself"):
-        list(q.iter_points(["a", "b", "c"], ["x"] * 3, dense, rows, bm25, extra=[{"doc_id": "z"}] * 3))
+    for field in ("doc_id", "title", "text", "splade_sum"):  # the text would no longer be what the vectors encode
+        with pytest.raises(ValueError, match=f"extra\\[0\\] sets \\['{field}'\\], which the store writes itself"):
+            list(q.iter_points(["a", "b", "c"], ["x"] * 3, dense, rows, bm25, extra=[{field: "z"}] * 3))
     assert q.plain({"n": np.int64(3), "x": np.float32(0.5), "v": np.arange(2)}) == {"n": 3, "x": 0.5, "v": [0, 1]}
     with pytest.raises(ValueError, match="payload.score is nan"):
         q.plain({"score": float("nan")})

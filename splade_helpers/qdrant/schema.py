@@ -249,6 +249,9 @@ def _checked_sparse(indices: object, values: object, where: str) -> tuple[list[i
     return ids.tolist(), val.tolist()
 
 
+RESERVED_PAYLOAD = frozenset({"doc_id", "title", "text", "splade_sum"})  # the payload fields iter_points writes
+
+
 def check_extra(extra: object, n: int) -> None:
     """``None`` or one mapping of payload fields per document (the ``extra`` of :func:`iter_points`)."""
     if extra is None:
@@ -264,6 +267,10 @@ def check_extra(extra: object, n: int) -> None:
         bad = [k for k in e if not isinstance(k, str) or not k]
         if bad:
             raise TypeError(f"extra[{i}] has the field name {bad[0]!r}; payload field names are non-empty str.")
+        clash = sorted(RESERVED_PAYLOAD & set(e))
+        if clash:
+            raise ValueError(f"extra[{i}] sets {clash}, which the store writes itself from the document (its id, title, "
+                             f"the text its vectors come from, the SPLADE sum); rename the field, e.g. 'source_{clash[0]}'.")
 
 
 def point_bytes(point: StoredPoint) -> int:
@@ -318,10 +325,7 @@ def iter_points(
         idx, val = csr_row(splade, i)
         payload = {"doc_id": d, "title": (titles[i] if titles else ""), "text": texts[i], "splade_sum": float(val.sum())}
         if extra is not None:
-            clash = {"doc_id", "splade_sum"} & set(extra[i])
-            if clash:
-                raise ValueError(f"extra payload of document {d!r} sets {sorted(clash)}, which the store computes itself.")
-            payload.update(extra[i])
+            payload.update(extra[i])  # check_extra refused the fields above
         vectors = {DENSE_VECTOR: check_dense(dense[i], dim, f"dense vector of document {d!r}", allow_zero=True),
                    SPLADE_VECTOR: check_sparse(idx, val, f"splade vector of document {d!r}"),
                    BM25_VECTOR: check_sparse(*bm25[i], where=f"bm25 vector of document {d!r}")}

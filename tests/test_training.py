@@ -170,6 +170,9 @@ def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_pat
     assert d.shape[0] == 3 and d.nnz > 10  # documents still expand through the MLM
     rows = sh.compare_retrievers(mini, ["splade"], splade_model=str(model.path))
     assert rows[0]["nDCG@10"] > 0.2
+    from splade_helpers.evaluation.__main__ import main as evaluate  # the command train prints works for it too
+
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(model.path)]) == 0
     with pytest.raises(ValueError, match="not an inference-free SPLADE folder"):
         InferenceFreeEncoder(tmp_path)
     # the query table learns at its own rate: from its IDF start it moves at the default, and not at a tiny one
@@ -267,6 +270,12 @@ def test_held_out_evaluation_from_the_command_line(mini, tmp_path, capsys):
     assert (round(trained_all["nDCG@10"], 3), round(trained_test["nDCG@10"], 3)) == (0.798, 0.649)
     with pytest.raises(ValueError, match="must be judged queries of 'mini'"):
         sh.compare_retrievers(mini, ["bm25"], query_ids=["q01", "nope"])
+    # the same guard in Python, where notebooks and scripts call it: refused, or labelled when asked
+    with pytest.raises(ValueError, match="10 of the 20 queries asked for trained the SPLADE model"):
+        sh.compare_retrievers(mini, ["splade"], splade_model=model)
+    rows = sh.compare_retrievers(mini, ["bm25", "splade"], splade_model=model, include_trained_queries=True)
+    assert "trained_queries" not in rows[0] and set(rows[1]["trained_queries"]) == set(tune)
+    assert "trained_queries" not in sh.compare_retrievers(mini, ["splade"], splade_model=model, query_ids=test)[0]
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
     if args.queries == "all" and args.split_seed is not None:
         raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
                          f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
-    from ..models import resolve_model
+    from ..inference_free import sparse_model_source
     from ..training.provenance import (local_folder, other_collections, split_seeds, trained_on, trained_queries,
                                        unrecorded_bases)
 
@@ -60,7 +60,7 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
         raise ValueError(f"--splade-model {args.splade_model} is used by the splade and hybrid retrievers, and "
                          f"--retrievers {args.retrievers} has neither. Add splade or hybrid, or drop --splade-model.")
     if {"splade", "hybrid"} & set(names):
-        model = resolve_model(args.splade_model, "splade")  # what compare_retrievers will load
+        model = sparse_model_source(args.splade_model)  # what compare_retrievers will load
         record = trained_on(model.path)
         unknown = [model.name] if record is None and local_folder(model.name) else unrecorded_bases(record)
         for name in unknown:
@@ -141,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = retriever_names(args.retrievers)
         query_ids, seed, leaked, notes = held_out(args, dataset, names)
         rows = compare_retrievers(dataset, args.retrievers, args.k, cache=not args.no_cache, backend=args.backend,
-                                  splade_model=args.splade_model, query_ids=query_ids)
+                                  splade_model=args.splade_model, query_ids=query_ids,
+                                  include_trained_queries=args.include_trained_queries)
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,6 +67,7 @@ def compare_retrievers(
     backend: str | QdrantStore = "memory",
     splade_model: str | None = None,
     query_ids: Sequence[str] | None = None,
+    include_trained_queries: bool = False,
 ) -> list[dict]:
     """Index ``dataset`` with each retriever, search every judged query (or ``query_ids``), and measure (notebook 00).
 
@@ -85,6 +86,9 @@ def compare_retrievers(
         splade_model: a hub id or folder for SPLADE (default: ``$SPLADE_MODEL`` or the bundled model).
         query_ids: the judged queries to search and average over (default: all of them), e.g. one half
             of ``split_queries`` to evaluate a model on queries it did not train on.
+        include_trained_queries: a SPLADE model trained by ``train`` records its training queries; by default
+            asking for metrics over any of them is refused (they measure memory, not retrieval). ``True``
+            reports them anyway, and the rows that use SPLADE carry ``trained_queries`` (those query ids).
     Returns:
         one dict per row: ``retriever``, the metrics, ``encode_s``, ``queries``, and ``per_query``
         (query id -> metrics).
@@ -100,15 +104,41 @@ def compare_retrievers(
     if query_ids is not None:
         qids = _judged_subset(dataset, query_ids)
     names = retriever_names(names)
+    include_trained_queries = check_bool(include_trained_queries, "include_trained_queries")
+    leaked = _trained_queries(dataset, names, qids, splade_model, backend, include_trained_queries)
     texts = [dataset.query(q) for q in qids]
     if isinstance(backend, str) and backend == "memory":
-        return _in_memory(dataset, names, qids, texts, k, cache, _memory_makers(splade_model))
-    store, owned = _store(backend, splade_model)
-    try:
-        return _on_engine(dataset, names, qids, texts, k, cache, store, owned)
-    finally:
-        if owned:
-            store.close()
+        rows = _in_memory(dataset, names, qids, texts, k, cache, _memory_makers(splade_model))
+    else:
+        store, owned = _store(backend, splade_model)
+        try:
+            rows = _on_engine(dataset, names, qids, texts, k, cache, store, owned)
+        finally:
+            if owned:
+                store.close()
+    for row in rows:  # the label travels with the numbers it qualifies
+        if leaked and ("splade" in row["retriever"] or "hybrid" in row["retriever"]):
+            row["trained_queries"] = leaked
+    return rows
+
+
+def _trained_queries(dataset: Dataset, names: list[str], qids: list[str], splade_model: str | None, backend,
+                     include: bool) -> list[str]:
+    """The queries among ``qids`` that trained the SPLADE model these rows use; refused unless ``include``."""
+    from ..inference_free import sparse_model_source
+    from ..qdrant import QdrantStore
+    from ..training.provenance import trained_on, trained_queries
+
+    if not {"splade", "hybrid"} & set(names):
+        return []
+    source = backend.splade.source if isinstance(backend, QdrantStore) else sparse_model_source(splade_model)
+    leaked = trained_queries(trained_on(source.path), dataset.name, qids)
+    if leaked and not include:
+        raise ValueError(f"{len(leaked)} of the {len(qids)} queries asked for trained the SPLADE model {source.name!r}: "
+                         f"its metrics over them measure memory, not retrieval. Pass query_ids=the half it never saw "
+                         f"(its folder's trained_on.json names the split seed), or include_trained_queries=True to "
+                         f"report them anyway, labelled.")
+    return leaked
 
 
 def _judged_subset(dataset: Dataset, query_ids: Sequence[str]) -> list[str]:

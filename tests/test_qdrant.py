@@ -130,6 +130,18 @@ def test_validation_happens_before_the_engine(store_of):
     assert store.search("splade", q.SparseVec([], [])) == []
     with pytest.raises(TypeError, match="is not a Match, MatchText or Range"):
         store.search("bm25", q.SparseVec([1], [1.0]), filter=[{"title": "x"}])
+    # points made by hand are checked too, and a refusal after written batches says what was written
+    point = q.StoredPoint(q.point_id("raw"), {"dense": [float("nan")] * 384}, {"doc_id": "raw"})
+    with pytest.raises(ValueError, match="dense vector of document 'raw' contains nan"):
+        store.upsert([point])
+    negative = q.StoredPoint(q.point_id("neg"), {"splade": q.SparseVec([1, 2], [-1.0, 2.0])}, {"doc_id": "neg"})
+    with pytest.raises(ValueError, match="splade vector of document 'neg' has a negative weight \\(-1\\)"):
+        store.upsert([negative])
+    good = [q.StoredPoint(q.point_id(d), {"splade": q.SparseVec([1], [1.0])}, {"doc_id": d}) for d in ("x1", "x2")]
+    before = store.count()
+    with pytest.raises(ValueError, match="The 2 points before it were written .* run the same call again"):
+        store.upsert([*good, point], batch_size=2)
+    assert store.count() == before + 2  # what the message says
 
 
 @pytest.mark.parametrize("engine", ENGINES)

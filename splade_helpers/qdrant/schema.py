@@ -154,6 +154,29 @@ class StoredPoint:
     payload: dict
 
 
+def check_point(point: object, dim: int) -> StoredPoint:
+    """A point fit for the collection: a :class:`StoredPoint` whose vectors are the layout's, the dense one
+    finite with ``dim`` dimensions, the sparse ones :class:`SparseVec` with non-negative weights (as SPLADE's
+    and BM25's are). Checks what :func:`iter_points` builds again, for points made by hand.
+    """
+    if not isinstance(point, StoredPoint):
+        raise TypeError(f"points must come from iter_points (StoredPoint), got {type(point).__name__}.")
+    names = (DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR)
+    doc = point.payload.get("doc_id", point.id) if isinstance(point.payload, dict) else point.id
+    unknown = sorted(set(point.vectors) - set(names))
+    if unknown:
+        raise ValueError(f"point of document {doc!r} has the vector(s) {unknown}; the collection's are {list(names)}.")
+    for name, v in point.vectors.items():
+        where = f"{name} vector of document {doc!r}"
+        if name == DENSE_VECTOR:
+            check_dense(v, dim, where)
+        elif not isinstance(v, SparseVec):
+            raise TypeError(f"{where} must be a SparseVec, got {type(v).__name__}; build points with iter_points.")
+        elif any(x < 0 for x in v.values):
+            raise ValueError(f"{where} has a negative weight ({min(v.values):g}); SPLADE's and BM25's weights are >= 0.")
+    return point
+
+
 def record_point(record) -> StoredPoint:
     """A record read back from either engine (``.id``, ``.vector``, ``.payload``) as a :class:`StoredPoint`."""
     vectors = {n: SparseVec(list(v.indices), list(v.values)) if hasattr(v, "indices") else list(v)

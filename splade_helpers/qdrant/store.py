@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..bm25 import BM25Vectors
 from ..course import progress_enabled
 from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
-from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, iter_points,
+from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point, iter_points,
                      load_bytes, model_problems, point_bytes, point_id)
 from .search import StoreQueries
 
@@ -289,13 +289,18 @@ class QdrantStore(StoreQueries):
         ``on_batch(sent)`` is called after every acknowledged batch with the running total.
         """
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        sent, batch = 0, []
+        sent, batch, dim = 0, [], self._dense_dim()
         bar = tqdm(total=total, desc="upserting", unit="point", disable=not progress_enabled(progress, total or 0, 256))
         try:
             for p in points:
-                if not isinstance(p, StoredPoint):
-                    raise TypeError(f"points must come from iter_points (StoredPoint), got {type(p).__name__}.")
-                batch.append(p)
+                try:
+                    batch.append(check_point(p, dim))  # iter_points checks as it builds; this also catches hand-made points
+                except (TypeError, ValueError) as exc:
+                    if not sent:
+                        raise
+                    raise type(exc)(f"{exc} The {sent} points before it were written (acknowledged batches of "
+                                    f"{batch_size}); upserts replace by id, so fix the input and run the same call "
+                                    f"again.") from None
                 if len(batch) == batch_size:
                     self._upsert(batch)
                     sent += len(batch)

@@ -201,6 +201,18 @@ def test_an_edge_collection_survives_close_and_reopen(tmp_path, mini, splade, de
         reopened.close()
 
 
+def test_a_model_folder_is_not_a_place_for_collections(tmp_path, capsys):
+    from splade_helpers.qdrant.__main__ import main as load_main
+
+    model = tmp_path / "my-model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match="holds config.json: it is a model folder"):
+        q.EdgeStore(model)
+    assert load_main(["--dataset", "mini", "--path", str(model)]) == 2
+    assert "it is a model folder" in capsys.readouterr().err and [f.name for f in model.iterdir()] == ["config.json"]
+
+
 def test_a_temporary_edge_store_deletes_its_folder_on_close(splade, dense):
     store = q.EdgeStore(splade=splade, dense=dense)
     store.index(list(DOCS), list(DOCS.values()))

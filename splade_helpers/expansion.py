@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from .sparse import SpladeEncoder
-from .validation import blank_texts, check_choice, check_int, check_text
+from .validation import blank_texts, check_choice, check_int, check_sparse_matrix, check_text
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def prune_top_k(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
     Introduced in notebook 03 (section 5, "Pruning: how many terms does a document need?").
     """
     k = check_int(k, "k", minimum=1, hint="It is how many terms each vector keeps.")
-    m = sp.csr_matrix(matrix, copy=True)
-    m.sort_indices()
+    m = check_sparse_matrix(matrix, "matrix")  # a copy; NaN, infinite or negative weights refused, not dropped
+    m.sum_duplicates()
     for i in range(m.shape[0]):
         lo, hi = m.indptr[i], m.indptr[i + 1]
         if hi - lo > k:

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .validation import check_alpha, check_choice, check_int, check_number, check_weights
+from .validation import _shown, check_alpha, check_choice, check_int, check_number, check_weights
 
 NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")  # per-query score normalisations (:func:`normalize`)
 #: Not called by the notebooks; used by fuse, HybridRetriever, AlphaLab, the widgets and candidates (the fusions they accept).
@@ -336,6 +336,10 @@ def fuse(
             (ranks from 1; a retriever of :data:`SPARSE_RETRIEVERS` gives nothing to documents it scored 0).
     """
     fusion = check_choice(fusion, "fusion", FUSIONS)
+    for value, what, example in ((scores, "scores", "{'bm25': matrix, 'dense': matrix}"),
+                                 (weights, "weights", "{'bm25': 0.5, 'dense': 0.5}")):
+        if not isinstance(value, Mapping) or not value:
+            raise TypeError(f"{what}={_shown(value)} must be a non-empty dict keyed by retriever name, e.g. {example}.")
     missing = [n for n in weights if n not in scores]
     if missing:
         raise ValueError(f"weights name {missing}, which have no scores; have {sorted(scores)}.")

@@ -33,7 +33,16 @@ from .cache import MIN_CACHED_BATCH, cached_arrays, digest
 from .course import progress_enabled
 from .kernels.mlm_head import head_input, max_pooled_logits
 from .models import load_splade
-from .validation import blank_texts, check_bool, check_choice, check_int, check_optional_int, check_text, check_texts
+from .validation import (
+    blank_texts,
+    check_bool,
+    check_choice,
+    check_int,
+    check_optional_int,
+    check_sparse_matrix,
+    check_text,
+    check_texts,
+)
 
 ENCODING_VERSION = "splade-max-v2"  # bump when the encoding changes, to invalidate caches
 KINDS = ("query", "document")
@@ -131,17 +140,17 @@ class SpladeEncoder:
     def top_terms(self, vector: sp.spmatrix | np.ndarray, k: int = 20) -> list[tuple[str, float]]:
         """The ``k`` heaviest (token, weight) pairs of one vector, by weight then token id."""
         k = check_int(k, "k", minimum=0)
-        if sp.issparse(vector):
-            row = sp.csr_matrix(vector)
-            if row.shape[0] != 1:
-                raise ValueError(f"top_terms takes one vector (1 row), got {row.shape[0]} rows.")
-            idx, val = row.indices, row.data
-        else:
-            dense = np.asarray(vector).ravel()
-            if dense.shape[0] != self.vocab_size:
-                raise ValueError(f"vector has {dense.shape[0]} entries; a SPLADE vector of this model has {self.vocab_size}.")
-            idx = np.flatnonzero(dense)
-            val = dense[idx]
+        if not sp.issparse(vector):  # a dense vector: one row
+            try:
+                vector = np.asarray(vector, dtype=np.float64).reshape(1, -1)
+            except (TypeError, ValueError):
+                raise TypeError(f"vector must be a SPLADE vector (a sparse row or {self.vocab_size} numbers), got "
+                                f"{type(vector).__name__}.") from None
+        row = check_sparse_matrix(vector, "vector", self.vocab_size)
+        if row.shape[0] != 1:
+            raise ValueError(f"top_terms takes one vector (1 row), got {row.shape[0]} rows.")
+        row.eliminate_zeros()
+        idx, val = row.indices, row.data
         order = np.lexsort((idx, -val))[:k]
         return [(self.vocab[int(idx[i])], float(val[i])) for i in order]
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def _shown(value: object) -> str:
@@ -139,6 +140,9 @@ def check_texts(texts: object, what: str = "texts") -> list[str]:
         )
     if texts is None or not isinstance(texts, Iterable):
         raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}.")
+    if isinstance(texts, Mapping):  # iterating a dict gives its keys: a corpus {id: text} would encode the ids
+        raise TypeError(f"{what} is a {type(texts).__name__}: going through it gives its keys (ids, not texts). For a "
+                        f"corpus {{id: text}}, pass list(corpus.values()) as the texts and list(corpus) as their ids.")
     out = list(texts)
     for i, t in enumerate(out):
         check_text(t, f"{what}[{i}]")
@@ -232,6 +236,27 @@ def check_sparse_vector(indices: object, values: object, size: int, name: str = 
                          f"(sum its weights first).")
     keep = val > 0
     return ids[keep], val[keep]
+
+
+def check_sparse_matrix(matrix: object, name: str = "matrix", columns: int | None = None) -> sp.csr_matrix:
+    """A 2-D matrix of term weights (scipy sparse or an array) as a CSR copy: finite, >= 0, ``columns`` wide if given."""
+    if matrix is None or isinstance(matrix, (str, bytes)):
+        raise TypeError(f"{name}={_shown(matrix)} must be a sparse matrix of term weights (one row per text).")
+    try:
+        m = sp.csr_matrix(matrix, copy=True)  # float32 stays float32: pruned vectors score as the encoder's do
+        if m.dtype.kind != "f":
+            m = m.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sparse matrix of term weights (one row per text), got "
+                        f"{type(matrix).__name__}.") from None
+    if columns is not None and m.shape[1] != columns:
+        raise ValueError(f"{name} has {m.shape[1]} columns; this model's vectors have {columns} (one per vocabulary "
+                         f"term). Encode with the same model.")
+    bad = ~np.isfinite(m.data) | (m.data < 0)
+    if bad.any():
+        raise ValueError(f"{name} holds the weight {float(m.data[bad][0])!r}; term weights must be finite and >= 0 "
+                         f"(SPLADE's are log1p(relu(.))).")
+    return m
 
 
 SCORE_LIMIT = 1e150  # beyond this magnitude, per-query scores overflow the squares and sums of the paired statistics

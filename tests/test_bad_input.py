@@ -571,6 +571,8 @@ BAD_INPUT_24 = [
     (lambda: sh.evaluate_run({"1": [("d1", float("nan"))]}, {"1": {"d1": 1}}), r"run\['1'\]\[0\] score=nan must be a finite number"),
     (lambda: sh.evaluate_run({"1": [("d1", None)]}, {"1": {"d1": 1}}), r"run\['1'\]\[0\] score=None must be a number"),
     (lambda: sh.split_queries({"q1", "q2", "q3", "q4"}, seed=42), r"query_ids is a set, whose order changes from run to run"),
+    (lambda: sh.fuse({"bm25": np.ones((1, 2))}, ["bm25"]), r"weights=\['bm25'\] must be a non-empty dict keyed by retriever name"),
+    (lambda: sh.fuse({"bm25": np.ones((1, 2))}, {}), r"weights=\{\} must be a non-empty dict keyed by retriever name"),
     (lambda: sh.rrf([np.ones((2, 3))], retrieved=[np.ones((3, 2), bool)]), r"retrieved\[0\] has shape \(3, 2\), expected \(2, 3\) \(transposed"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [np.nan], [1.0, 1.0]), "query_sums holds nan"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [1.0], [1.0, -np.inf]), "doc_sums holds -inf"),
@@ -843,3 +845,26 @@ def test_evaluate_json_does_not_replace_a_file_that_only_looks_like_its_own(tmp_
     path.write_text(text)
     assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", str(path)]) == 2
     assert path.read_text() == text and "notes.json" in capsys.readouterr().err
+
+
+def test_weights_and_texts_are_not_silently_misread(splade):
+    """A corpus dict would encode its ids; NaN weights were dropped by pruning; a vector of another width was read."""
+    import scipy.sparse as sparse
+
+    with pytest.raises(TypeError, match=r"texts is a dict: going through it gives its keys \(ids, not texts\)"):
+        splade.encode({"d1": "wing flutter", "d2": "boundary layer"}, kind="document")
+    with pytest.raises(ValueError, match="matrix holds the weight nan"):
+        sh.prune_top_k(sparse.csr_matrix(np.array([[np.nan, 3.0, 1.0, 2.0]])), 2)
+    with pytest.raises(TypeError, match="matrix=None must be a sparse matrix of term weights"):
+        sh.prune_top_k(None, 2)
+    np.testing.assert_array_equal(sh.prune_top_k(sparse.csr_matrix(np.array([[0.5, 3.0, 1.0, 2.0]])), 2).toarray(),
+                                  [[0, 3.0, 0, 2.0]])
+    for width in (50_000, 10):
+        with pytest.raises(ValueError, match=f"vector has {width} columns; this model's vectors have {splade.vocab_size}"):
+            splade.top_terms(sparse.csr_matrix((1, width)))
+    dense = np.zeros(splade.vocab_size)
+    dense[5] = np.nan
+    with pytest.raises(ValueError, match="vector holds the weight nan"):
+        splade.top_terms(dense)
+    dense[5] = 2.0
+    assert splade.top_terms(dense, 3) == [(splade.vocab[5], 2.0)]

@@ -234,8 +234,10 @@ def retriever_names(names: Sequence[str] | str) -> list[str]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     names = list(names)
     unknown = [n for n in names if n not in RETRIEVERS]
-    if unknown or not names:
-        raise ValueError(f"unknown retriever(s) {unknown or names}; choose from {list(RETRIEVERS)}.")
+    if not names:
+        raise ValueError(f"no retriever named; choose one or more of {list(RETRIEVERS)}.")
+    if unknown:
+        raise ValueError(f"unknown retriever(s) {unknown}; choose from {list(RETRIEVERS)}.")
     return list(dict.fromkeys(names))
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..datasets import available_datasets, load_dataset
 from ..folders import check_output_file, write_file
 from ..fusion import ENGINE_HYBRID
+from ..models import DEFAULT_SPLADE_MODEL
 from ..retrievers import RETRIEVERS, retriever_names
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
@@ -116,7 +117,7 @@ def ours(path: Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splade_helpers.evaluation", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m splade_helpers.evaluation", description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
     parser.add_argument("--retrievers", default=",".join(RETRIEVERS), help="comma-separated subset of " + ",".join(RETRIEVERS))
     parser.add_argument("--json", metavar="FILE", help="also write the rows (with per-query metrics) as JSON")
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
     if args.json:
         record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
-                  "split_seed": seed, "splade_model": (args.splade_model or os.environ.get("SPLADE_MODEL")) if affected else None,
+                  "split_seed": seed, "splade_model": (args.splade_model or os.environ.get("SPLADE_MODEL") or DEFAULT_SPLADE_MODEL) if affected else None,
                   "trained_queries_included": len(leaked), "trained_query_ids": leaked, "warning": warning, "notes": notes,
                   "results": rows}
         try:

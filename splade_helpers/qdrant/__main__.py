@@ -19,7 +19,7 @@ from .factory import ENGINES, default_engine, open_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splade_helpers.qdrant", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m splade_helpers.qdrant", description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
     parser.add_argument("--path", default="qdrant-data", help="folder for the edge and local engines (default qdrant-data)")
     parser.add_argument("--engine", choices=ENGINES, default=None,

@@ -38,7 +38,7 @@ def check_output_folder(path: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splade_helpers.training", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m splade_helpers.training", description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("--dataset", default="cranfield", help=f"one of {available_datasets()} or a BEIR folder")
     parser.add_argument("--pairs", choices=PAIR_KINDS, default="titles",
                         help="titles: each document's title as its query (no judgment used); qrels: the judged queries "

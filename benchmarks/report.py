@@ -196,7 +196,7 @@ def training_results(r: dict) -> list[str]:
             f"{len(sel['candidates'])} candidates; a recipe trained on judged queries is scored by 2-fold cross-validation "
             f"inside the tuning half (folds of {sel['folds'][0]} and {sel['folds'][1]}, `split_queries(tune, "
             f"seed={sel['inner_seed']})`), a recipe that uses no query on the whole tuning half. The best mean wins. "
-            "The field is not quite level (not measured): a fold model trains on half the judged queries, and the "
+            "The field is not quite level (not measured): a fold model trains on half the tuning queries, and the "
             "hybrid teacher's weights were chosen on all the tuning queries, held-out folds included:", "",
             *table(["candidate", "nDCG@10, tuning half", "vs bundled [95 % CI]", "scored by"], rows),
             f"**Reported once on the test half** ({chosen['vs_bundled']['queries']} queries): `{sel['winner']}`, nDCG@10 "

@@ -15,9 +15,9 @@ same points. The layout (vector sizes, distances, the IDF modifier, the models t
 vectors) is checked when a store is reused, for both engines.
 
 Validation happens here because engines react badly to bad input: qdrant-client's local mode
-stores ``inf`` and ranks NaN first, a wrong dimension is a raw numpy error, and Qdrant refuses
-duplicate sparse indices, non-UUID string ids and numpy scalars in payloads with messages a
-learner cannot act on.
+refuses NaN and a wrong dimension but stores ``inf``, then ranks the point first with a NaN score
+(notebook 05); Qdrant refuses duplicate sparse indices and non-UUID string ids, and qdrant-client
+numpy scalars in payloads, with messages a learner cannot act on.
 """
 
 from __future__ import annotations
@@ -228,8 +228,9 @@ def check_dense(vector: object, dim: int, where: str = "dense vector", allow_zer
         raise ValueError(f"{where} has {a.shape[0]} dimensions; the collection's 'dense' vectors have {dim}. "
                          f"Encode with the same model the collection was built with.")
     if not np.isfinite(a).all():
-        raise ValueError(f"{where} contains {a[~np.isfinite(a)][0]}; vectors must be finite (local mode would "
-                         f"store it and rank NaN first).")
+        bad = a[~np.isfinite(a)][0]
+        raise ValueError(f"{where} contains {bad}; vectors must be finite"
+                         + (" (local mode would store it and rank NaN first)." if np.isinf(bad) else "."))
     if not a.any():
         if allow_zero:
             return None

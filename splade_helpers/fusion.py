@@ -80,6 +80,8 @@ def qdrant_rrf_k(rrf_k: float) -> int:
 
 
 def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
+    if np.asarray(scores).dtype == bool:  # True/False are not scores (validation's rule: bool is never a number)
+        raise TypeError(f"{what} is a matrix of booleans; pass the retriever's scores (numbers), not a mask.")
     try:
         a = np.asarray(scores, dtype=np.float64)
     except (TypeError, ValueError):

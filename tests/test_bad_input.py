@@ -573,6 +573,7 @@ BAD_INPUT_24 = [
     (lambda: sh.split_queries({"q1", "q2", "q3", "q4"}, seed=42), r"query_ids is a set, whose order changes from run to run"),
     (lambda: sh.fuse({"bm25": np.ones((1, 2))}, ["bm25"]), r"weights=\['bm25'\] must be a non-empty dict keyed by retriever name"),
     (lambda: sh.fuse({"bm25": np.ones((1, 2))}, {}), r"weights=\{\} must be a non-empty dict keyed by retriever name"),
+    (lambda: sh.normalize([[True, False]]), r"scores is a matrix of booleans"),
     (lambda: sh.rrf([np.ones((2, 3))], retrieved=[np.ones((3, 2), bool)]), r"retrieved\[0\] has shape \(3, 2\), expected \(2, 3\) \(transposed"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [np.nan], [1.0, 1.0]), "query_sums holds nan"),
     (lambda: sh.article_hybrid_matrix(np.ones((1, 2)), np.ones((1, 2)), [1.0], [1.0, -np.inf]), "doc_sums holds -inf"),

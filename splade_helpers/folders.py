@@ -57,6 +57,30 @@ def _refuse_special(p: Path, name: str, what: str) -> None:
         raise ValueError(f"{name}={str(p)!r} is your home folder; give a new sub-folder of it.")
 
 
+def model_folder_holding(path: Path) -> Path | None:
+    """The model folder ``path`` is, or lies inside, if any: writing there changes the model (its files, their hash).
+
+    A model folder holds our manifest, or ``config.json`` beside weights, or a sentence-transformers
+    ``modules.json`` beside its ``config_sentence_transformers.json``.
+    """
+    for p in (path, *path.parents):
+        if ((p / "splade_helpers_manifest.json").is_file()
+                or ((p / "config.json").is_file() and any((p / w).is_file() for w in ("model.safetensors", "pytorch_model.bin")))
+                or ((p / "modules.json").is_file() and (p / "config_sentence_transformers.json").is_file())):
+            return p
+    return None
+
+
+def check_not_in_model(path: object, name: str) -> None:
+    """Refuse a place at or under a model folder (see :func:`model_folder_holding`)."""
+    p = _path(path, name)
+    model = model_folder_holding(p)
+    if model is not None:
+        where = "is" if model == p else f"lies inside {str(model)!r}, which is"
+        raise ValueError(f"{name}={str(p)!r} {where} a model folder: anything written there would change the model "
+                         f"(its files and the hash that identifies it). Give a folder of its own, e.g. 'qdrant-data'.")
+
+
 def check_output_folder(path: object, name: str, owned: Owned | None,
                         fix: str = "Give a new or empty folder, or move those files out first.") -> Path:
     """An output folder we may create or replace now: checked before any long work.

@@ -129,8 +129,8 @@ def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
         span = hi - lo
         return np.divide(a - lo, span, out=np.zeros_like(a), where=span > 0)
     mean, std = a.mean(axis=1, keepdims=True), a.std(axis=1, keepdims=True)
-    # a constant row can show a rounding-error std (~1e-17)
-    std = np.where(std <= 1e-12 * np.maximum(np.abs(a).max(axis=1, keepdims=True), 1.0), 0.0, std)
+    # a constant row can show a rounding-error std (~1e-16 of its size); relative, so tiny real spreads count
+    std = np.where(std <= 1e-12 * np.abs(a).max(axis=1, keepdims=True), 0.0, std)
     if method == "zscore":
         return np.divide(a - mean, std, out=np.zeros_like(a), where=std > 0)
     # DBSF as Qdrant computes it (segment/src/common/score_fusion.rs; qdrant-client's local mode): the sample std

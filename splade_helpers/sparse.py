@@ -140,6 +140,10 @@ class SpladeEncoder:
     def top_terms(self, vector: sp.spmatrix | np.ndarray, k: int = 20) -> list[tuple[str, float]]:
         """The ``k`` heaviest (token, weight) pairs of one vector, by weight then token id."""
         k = check_int(k, "k", minimum=0)
+        if vector is None or isinstance(vector, (str, bytes)):
+            raise TypeError(f"vector={vector!r:.40} must be a SPLADE vector (a sparse row or {self.vocab_size} numbers).")
+        if sp.issparse(vector) and len(vector.shape) == 1:  # a 1-D sparse array: one row
+            vector = sp.csr_matrix(vector.toarray().reshape(1, -1))
         if not sp.issparse(vector):  # a dense vector: one row
             try:
                 vector = np.asarray(vector, dtype=np.float64).reshape(1, -1)

@@ -243,10 +243,21 @@ def check_sparse_matrix(matrix: object, name: str = "matrix", columns: int | Non
     if matrix is None or isinstance(matrix, (str, bytes)):
         raise TypeError(f"{name}={_shown(matrix)} must be a sparse matrix of term weights (one row per text).")
     try:
+        if not sp.issparse(matrix):
+            matrix = np.asarray(matrix)
+            if matrix.dtype == np.float16:  # scipy's sparse matrices cannot hold float16
+                matrix = matrix.astype(np.float32)
         m = sp.csr_matrix(matrix, copy=True)  # float32 stays float32: pruned vectors score as the encoder's do
+        if m.dtype.kind == "c":
+            raise TypeError(f"{name} holds complex numbers; term weights are real numbers >= 0.")
         if m.dtype.kind != "f":
             m = m.astype(np.float64)
-    except (TypeError, ValueError):
+    except TypeError as exc:
+        if "complex" in str(exc):
+            raise
+        raise TypeError(f"{name} must be a sparse matrix of term weights (one row per text), got "
+                        f"{type(matrix).__name__}.") from None
+    except (ValueError, IndexError):
         raise TypeError(f"{name} must be a sparse matrix of term weights (one row per text), got "
                         f"{type(matrix).__name__}.") from None
     if columns is not None and m.shape[1] != columns:

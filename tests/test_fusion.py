@@ -31,6 +31,14 @@ def test_dbsf_is_qdrants(row):
     np.testing.assert_allclose(normalize(row[None, :], "dbsf")[0], [theirs[i] for i in range(len(row))], atol=1e-9)
 
 
+def test_dbsf_of_tiny_scores_is_qdrants():
+    from splade_helpers.fusion import fuse_lists
+
+    row = [3e-13, 2e-13, 1e-13]
+    np.testing.assert_allclose(normalize(np.array([row]), "dbsf")[0], [2 / 3, 1 / 2, 1 / 3])
+    np.testing.assert_allclose([v for _, v in fuse_lists([[(str(i), x) for i, x in enumerate(row)]], "dbsf")], [2 / 3, 1 / 2, 1 / 3])
+
+
 def test_dbsf_is_not_clipped():
     row = np.array([[100.0] + [0.0] * 19])  # one outlier: 100 is above mean + 3 std (5 + 3 * 22.4)
     assert normalize(row, "dbsf")[0, 0] > 1

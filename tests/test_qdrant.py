@@ -89,7 +89,7 @@ def test_loading_the_same_documents_again_updates_them(store_of, engine):
     assert not store.holds(list(DOCS), list(DOCS.values()))
 
 
-def test_validation_happens_before_the_engine(store_of):
+def test_validation_happens_before_the_engine(store_of, monkeypatch):
     import scipy.sparse as sparse
 
     dense = np.full((3, 4), 0.5)
@@ -137,11 +137,31 @@ def test_validation_happens_before_the_engine(store_of):
     negative = q.StoredPoint(q.point_id("neg"), {"splade": q.SparseVec([1, 2], [-1.0, 2.0])}, {"doc_id": "neg"})
     with pytest.raises(ValueError, match="splade vector of document 'neg' has a negative weight \\(-1\\)"):
         store.upsert([negative])
-    good = [q.StoredPoint(q.point_id(d), {"splade": q.SparseVec([1], [1.0])}, {"doc_id": d}) for d in ("x1", "x2")]
+    good = [q.StoredPoint(q.point_id(d), {"splade": q.SparseVec([1], [1.0])}, {"doc_id": d}) for d in ("x1", "x2", "x3")]
     before = store.count()
-    with pytest.raises(ValueError, match="The 2 points before it were written .* run the same call again"):
+    with pytest.raises(ValueError, match="2 points had been written .*; the 1 after them were not sent.* run the same call again"):
         store.upsert([*good, point], batch_size=2)
     assert store.count() == before + 2  # what the message says
+    p0, p1 = store.fetch(["a", "b"])  # a hand-made point must be the document it names, under its own id
+    with pytest.raises(ValueError, match="carries doc_id 'b', whose point id is"):
+        store.upsert([q.StoredPoint(p0.id, p0.vectors, dict(p1.payload))])
+    for payload in ({}, {"text": "x"}):
+        with pytest.raises(ValueError, match="has no payload doc_id"):
+            store.upsert([q.StoredPoint(p0.id, p0.vectors, payload)])
+    with pytest.raises(TypeError, match="payload of document 'a'"):
+        store.upsert([q.StoredPoint(p0.id, p0.vectors, {**p0.payload, "when": object()})])
+    real = store.splade.encode_documents  # an encoder gone wrong is refused whole, before the first write
+
+    def broken(texts, **kwargs):
+        m = real(texts, **kwargs).tolil()
+        m[1, 5] = -0.5
+        return m.tocsr()
+
+    monkeypatch.setattr(store.splade, "encode_documents", broken)
+    held = store.count()
+    with pytest.raises(ValueError, match="splade vector of document 'b' has the weight -0.5.*Nothing was written"):
+        store.index(list(DOCS), list(DOCS.values()), if_exists="recreate")
+    assert store.count() == held
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -207,10 +227,22 @@ def test_a_model_folder_is_not_a_place_for_collections(tmp_path, capsys):
     model = tmp_path / "my-model"
     model.mkdir()
     (model / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match="holds config.json: it is a model folder"):
+    (model / "model.safetensors").write_bytes(b"weights")
+    before = sorted(f.name for f in model.iterdir())
+    with pytest.raises(ValueError, match="is a model folder: anything written there would change the model"):
         q.EdgeStore(model)
-    assert load_main(["--dataset", "mini", "--path", str(model)]) == 2
-    assert "it is a model folder" in capsys.readouterr().err and [f.name for f in model.iterdir()] == ["config.json"]
+    with pytest.raises(ValueError, match="lies inside .*my-model', which is a model folder"):
+        q.open_store(model / "qdrant-data", "c", engine="edge")
+    with pytest.raises(ValueError, match="is a model folder"):
+        q.open_store(model, "c", engine="local")
+    for path in (model, model / "qdrant-data"):
+        assert load_main(["--dataset", "mini", "--path", str(path)]) == 2
+        assert "a model folder" in capsys.readouterr().err
+    assert sorted(f.name for f in model.iterdir()) == before
+    project = tmp_path / "project"  # a folder with a config.json of its own (no weights) is not a model
+    project.mkdir()
+    (project / "config.json").write_text("{}")
+    q.EdgeStore(project / "qdrant-data").close()
 
 
 def test_a_temporary_edge_store_deletes_its_folder_on_close(splade, dense):

@@ -158,7 +158,7 @@ def test_a_training_run_on_mini_gives_a_model_the_course_loads(mini, mini_model,
     assert again.path == mini_model.path and again.seconds == mini_model.seconds
 
 
-def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_path):
+def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_path, monkeypatch):
     model = T.train(T.title_pairs(mini), T.TrainConfig(batch_size=8, max_length=64, inference_free=True), out=tmp_path / "if")
     encoder = load_sparse_encoder(str(model.path))
     assert isinstance(encoder, InferenceFreeEncoder)
@@ -173,6 +173,10 @@ def test_an_inference_free_model_encodes_queries_without_the_model(mini, tmp_pat
     from splade_helpers.evaluation.__main__ import main as evaluate  # the command train prints works for it too
 
     assert evaluate(["--dataset", "mini", "--retrievers", "splade", "--splade-model", str(model.path)]) == 0
+    monkeypatch.setenv("SPLADE_MODEL", str(model.path))  # named by the variable, as the course's settings do
+    assert evaluate(["--dataset", "mini", "--retrievers", "splade"]) == 0
+    assert sh.compare_retrievers(mini, ["splade"])[0]["nDCG@10"] == pytest.approx(rows[0]["nDCG@10"])
+    monkeypatch.delenv("SPLADE_MODEL")
     with pytest.raises(ValueError, match="not an inference-free SPLADE folder"):
         InferenceFreeEncoder(tmp_path)
     # the query table learns at its own rate: from its IDF start it moves at the default, and not at a tiny one

@@ -33,8 +33,8 @@ def _memory_makers(splade_model: str | None = None, splade=None, dense=None, bm2
     from ..inference_free import load_sparse_encoder
     from ..retrievers import BM25Retriever, DenseRetriever, SpladeRetriever
 
-    def make_splade() -> SpladeRetriever:
-        return SpladeRetriever(splade or (load_sparse_encoder(splade_model) if splade_model else None))
+    def make_splade() -> SpladeRetriever:  # load_sparse_encoder reads $SPLADE_MODEL, an inference-free folder included
+        return SpladeRetriever(splade or load_sparse_encoder(splade_model))
 
     return {"bm25": lambda: BM25Retriever(**(bm25 or {})), "splade": make_splade, "dense": lambda: DenseRetriever(dense)}
 
@@ -51,7 +51,7 @@ def _store(backend: str | QdrantStore, splade_model: str | None) -> tuple[Qdrant
     from ..inference_free import load_sparse_encoder
 
     engine = None if backend == "qdrant" else backend
-    return open_store(None, "evaluate", engine=engine, splade=load_sparse_encoder(splade_model) if splade_model else None), True
+    return open_store(None, "evaluate", engine=engine, splade=load_sparse_encoder(splade_model)), True
 
 
 def _row(name: str, retriever: Retriever, run: dict, dataset: Dataset, qids: list[str]) -> dict:
@@ -136,7 +136,7 @@ def _trained_queries(dataset: Dataset, names: list[str], qids: list[str], splade
     if leaked and not include:
         raise ValueError(f"{len(leaked)} of the {len(qids)} queries asked for trained the SPLADE model {source.name!r}: "
                          f"its metrics over them measure memory, not retrieval. Pass query_ids=the half it never saw "
-                         f"(its folder's trained_on.json names the split seed), or include_trained_queries=True to "
+                         f"(its folder's splade_helpers_training.json names the split seed), or include_trained_queries=True to "
                          f"report them anyway, labelled.")
     return leaked
 

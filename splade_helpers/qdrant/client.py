@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from qdrant_client import QdrantClient, models
 
+from ..folders import check_not_in_model
 from ..fusion import qdrant_rrf_k
 from ..validation import check_number
 from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, SparseVec, StoredPoint, record_point
@@ -118,6 +119,7 @@ def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
     """
     if location is None or str(location) == ":memory:":
         return QdrantClient(location=":memory:")
+    check_not_in_model(location, "path")
     try:
         return QdrantClient(path=str(Path(location).expanduser()))
     except RuntimeError as exc:

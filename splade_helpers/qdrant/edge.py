@@ -99,10 +99,8 @@ class EdgeStore(QdrantStore):
         self.root = Path(path).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")
-        marks = [m for m in ("config.json", "modules.json", "splade_helpers_manifest.json") if (self.root / m).is_file()]
-        if marks:  # a collection inside a model folder would change the model (its files, its fingerprint)
-            raise ValueError(f"path={str(self.root)!r} holds {marks[0]}: it is a model folder, and a collection inside it "
-                             f"would change the model. Give a folder of its own, e.g. 'qdrant-data'.")
+        if not self._temporary:
+            folders.check_not_in_model(self.root, "path")  # a collection inside a model folder would change the model
         self.folder = self.root / self.collection
         if self.folder.is_symlink():
             raise ValueError(f"collection folder {str(self.folder)!r} is a symbolic link (to {os.readlink(self.folder)!r}); "

@@ -154,6 +154,26 @@ class StoredPoint:
     payload: dict
 
 
+def check_vectors(doc_ids: Sequence[str], dense: np.ndarray, splade: sp.spmatrix, bm25: Sequence) -> None:
+    """Every document's vectors checked at once, before anything is written: finite dense vectors, finite
+    sparse weights >= 0 (an encoder that went wrong is refused whole, not half-way through a load)."""
+    d = np.asarray(dense, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(d).all(axis=1)) if d.size else []
+    if len(bad):
+        raise ValueError(f"the dense vector of document {doc_ids[bad[0]]!r} is not finite; nothing was written.")
+    rows = sp.csr_matrix(splade)
+    wrong = ~np.isfinite(rows.data) | (rows.data < 0)
+    if wrong.any():
+        row = int(np.searchsorted(rows.indptr, np.flatnonzero(wrong)[0], side="right") - 1)
+        raise ValueError(f"the splade vector of document {doc_ids[row]!r} has the weight {float(rows.data[wrong][0])!r}; "
+                         f"weights must be finite and >= 0. Nothing was written.")
+    for i, (_, values) in enumerate(bm25):
+        v = np.asarray(values, dtype=np.float64)
+        if v.size and (~np.isfinite(v) | (v < 0)).any():
+            raise ValueError(f"the bm25 vector of document {doc_ids[i]!r} has a weight that is negative or not finite; "
+                             f"nothing was written.")
+
+
 def check_point(point: object, dim: int) -> StoredPoint:
     """A point fit for the collection: a :class:`StoredPoint` whose vectors are the layout's, the dense one
     finite with ``dim`` dimensions, the sparse ones :class:`SparseVec` with non-negative weights (as SPLADE's
@@ -162,7 +182,15 @@ def check_point(point: object, dim: int) -> StoredPoint:
     if not isinstance(point, StoredPoint):
         raise TypeError(f"points must come from iter_points (StoredPoint), got {type(point).__name__}.")
     names = (DENSE_VECTOR, SPLADE_VECTOR, BM25_VECTOR)
-    doc = point.payload.get("doc_id", point.id) if isinstance(point.payload, dict) else point.id
+    doc = point.payload.get("doc_id") if isinstance(point.payload, dict) else None
+    if not isinstance(doc, str) or not doc:  # the store finds its documents by this field
+        raise ValueError(f"point {point.id!r} has no payload doc_id (a non-empty str); build points with iter_points.")
+    if point.id != point_id(doc):
+        raise ValueError(f"point {point.id!r} carries doc_id {doc!r}, whose point id is {point_id(doc)!r}; a point "
+                         f"stored under another id would duplicate or overwrite a document. Use point_id(doc_id).")
+    plain(point.payload, f"payload of document {doc!r}")
+    if not isinstance(point.vectors, dict):
+        raise TypeError(f"vectors of document {doc!r} must be a dict by vector name, got {type(point.vectors).__name__}.")
     unknown = sorted(set(point.vectors) - set(names))
     if unknown:
         raise ValueError(f"point of document {doc!r} has the vector(s) {unknown}; the collection's are {list(names)}.")

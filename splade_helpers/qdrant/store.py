@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from ..bm25 import BM25Vectors
 from ..course import progress_enabled
 from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
-from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point, iter_points,
-                     load_bytes, model_problems, point_bytes, point_id)
+from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point, check_vectors,
+                     iter_points, load_bytes, model_problems, point_bytes, point_id)
 from .search import StoreQueries
 
 IF_EXISTS = ("error", "reuse", "recreate")
@@ -270,6 +270,7 @@ class QdrantStore(StoreQueries):
         bm25 = self.bm25.fit_transform(texts)
         dense, splade = self.dense.encode(texts), self.splade.encode_documents(texts)
         self._check_room(len(doc_ids), load_bytes(dense, splade, bm25, texts, titles, extra))
+        check_vectors(doc_ids, dense, splade, bm25)  # before the first write, not at the point that fails
         points = iter_points(doc_ids, texts, dense, splade, bm25, titles, extra)
         return self._load(points, layout, replace, doc_ids, batch_size=batch_size, total=len(doc_ids), progress=progress,
                           on_batch=on_batch)
@@ -298,9 +299,9 @@ class QdrantStore(StoreQueries):
                 except (TypeError, ValueError) as exc:
                     if not sent:
                         raise
-                    raise type(exc)(f"{exc} The {sent} points before it were written (acknowledged batches of "
-                                    f"{batch_size}); upserts replace by id, so fix the input and run the same call "
-                                    f"again.") from None
+                    raise type(exc)(f"{exc} {sent} points had been written (acknowledged batches of {batch_size}); "
+                                    f"the {len(batch)} after them were not sent. Upserts replace by id, so fix the "
+                                    f"input and run the same call again.") from None
                 if len(batch) == batch_size:
                     self._upsert(batch)
                     sent += len(batch)

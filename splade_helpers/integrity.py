@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 MANIFEST_FILE = "splade_helpers_manifest.json"
+RECORD_FILE = "splade_helpers_training.json"  # a trained folder's key, settings, history and what it was trained on
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
 _HASHED: dict[tuple, str] = {}  # (path, inode, size, mtime) -> SHA-256: each file is hashed once per process

@@ -126,12 +126,15 @@ def _trained_queries(dataset: Dataset, names: list[str], qids: list[str], splade
                      include: bool) -> list[str]:
     """The queries among ``qids`` that trained the SPLADE model these rows use; refused unless ``include``."""
     from ..inference_free import sparse_model_source
-    from ..qdrant import QdrantStore
-    from ..training.provenance import trained_on, trained_queries
+    from ..integrity import RECORD_FILE
 
     if not {"splade", "hybrid"} & set(names):
         return []
-    source = backend.splade.source if isinstance(backend, QdrantStore) else sparse_model_source(splade_model)
+    source = sparse_model_source(splade_model) if isinstance(backend, str) else backend.splade.source
+    if not (source.path / RECORD_FILE).is_file():  # not made by train(): no record (and no training package to import)
+        return []
+    from ..training.provenance import trained_on, trained_queries
+
     leaked = trained_queries(trained_on(source.path), dataset.name, qids)
     if leaked and not include:
         raise ValueError(f"{len(leaked)} of the {len(qids)} queries asked for trained the SPLADE model {source.name!r}: "

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 
-from ..integrity import DamagedFolderError, check_model_files, verify_manifest
+from ..integrity import RECORD_FILE, DamagedFolderError, check_model_files, verify_manifest
 from .pairs import Pairs
 
-RECORD_FILE = "splade_helpers_training.json"
 
 
 def check_steps(pairs: Pairs, batch_size: int, in_batch_negatives: bool, epochs: int = 1, max_steps: int = -1) -> int:

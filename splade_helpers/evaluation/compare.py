@@ -130,8 +130,11 @@ def _trained_queries(dataset: Dataset, names: list[str], qids: list[str], splade
 
     if not {"splade", "hybrid"} & set(names):
         return []
-    source = sparse_model_source(splade_model) if isinstance(backend, str) else backend.splade.source
-    if not (source.path / RECORD_FILE).is_file():  # not made by train(): no record (and no training package to import)
+    if isinstance(backend, str):
+        source = sparse_model_source(splade_model)
+    else:  # a store's own encoder; anything else is not a store, and _store refuses it next
+        source = getattr(getattr(backend, "splade", None), "source", None)
+    if source is None or not (source.path / RECORD_FILE).is_file():  # not made by train(): no record to check
         return []
     from ..training.provenance import trained_on, trained_queries
 

@@ -8,6 +8,7 @@ Commands: ``python -m splade_helpers.evaluation``, ``python -m splade_helpers.tr
 """
 
 from . import plots
+from .article import article_hybrid_matrix, article_hybrid_score
 from .bm25 import BM25, BM25Vectors, analyze, term_id
 from .cache import cache_dir
 from .course import setup_course
@@ -21,8 +22,6 @@ from .fusion import (
     RECOMMENDED_HYBRID,
     RRF_K,
     alpha_weights,
-    article_hybrid_matrix,
-    article_hybrid_score,
     convex,
     fuse,
     fuse_lists,

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from splade_helpers import convex, normalize, ranks, rrf
-from splade_helpers.fusion import article_hybrid_matrix, article_hybrid_score, weighted_sum
+from splade_helpers.article import article_hybrid_matrix, article_hybrid_score
+from splade_helpers.fusion import weighted_sum
 
 # multiples of 1/8: exact in binary, so affine transforms do not merge distinct scores
 finite = st.integers(-8000, 8000).map(lambda x: x / 8)

@@ -121,22 +121,24 @@ class InferenceFreeEncoder:
                 "num_tokens": len(self.tokenizer(text, add_special_tokens=False)["input_ids"]), "truncated": False}
 
 
+def _inference_free_folder(model: str | os.PathLike | None) -> str | os.PathLike | None:
+    """``model`` (``None``: ``$SPLADE_MODEL``) when it names an inference-free folder, else ``None``."""
+    name = model if model is not None else os.environ.get("SPLADE_MODEL") or None
+    return name if name is not None and (Path(name).expanduser() / QUERY_FOLDER).is_dir() else None
+
+
 def sparse_model_source(model: str | os.PathLike | None = None) -> ModelSource:
     """Where the SPLADE model :func:`load_sparse_encoder` would load lives (``None``: ``$SPLADE_MODEL`` or the
     bundled one), an inference-free folder included (:func:`~splade_helpers.models.resolve_model` wants a
     ``config.json`` at the top, which such a folder keeps in its document encoder)."""
     from .models import resolve_model
 
-    name = model if model is not None else os.environ.get("SPLADE_MODEL") or None
-    if name is not None and (Path(name).expanduser() / QUERY_FOLDER).is_dir():
-        return ModelSource(str(name), Path(name).expanduser().resolve())
-    return resolve_model(model, "splade")
+    folder = _inference_free_folder(model)
+    return ModelSource(str(folder), Path(folder).expanduser().resolve()) if folder else resolve_model(model, "splade")
 
 
 def load_sparse_encoder(model: str | os.PathLike | None = None, **kwargs):
     """A SPLADE encoder for any model: an inference-free folder gets :class:`InferenceFreeEncoder`, anything else
     :class:`~splade_helpers.sparse.SpladeEncoder` (hub id, folder, or ``None`` for the default)."""
-    name = model if model is not None else os.environ.get("SPLADE_MODEL") or None
-    if name is not None and (Path(name).expanduser() / QUERY_FOLDER).is_dir():
-        return InferenceFreeEncoder(name, **kwargs)
-    return SpladeEncoder(model, **kwargs)
+    folder = _inference_free_folder(model)
+    return InferenceFreeEncoder(folder, **kwargs) if folder else SpladeEncoder(model, **kwargs)

@@ -74,6 +74,16 @@ def check_number(
     return value
 
 
+def cli_message(exc: BaseException, args: object) -> str:
+    """``exc``'s message as a command line shows it: a leading ``name=`` that is one of the parsed options
+    ``args`` (an ``argparse.Namespace``) holds is named by its flag (``batch_size=0 ...`` -> ``--batch-size=0 ...``)."""
+    message = str(exc)
+    name = message.split("=", 1)[0]
+    if "=" in message and name.isidentifier() and name in vars(args):
+        return f"--{name.replace('_', '-')}{message[len(name):]}"
+    return message
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices`` (strings), else a ``ValueError`` listing them."""
     if not isinstance(value, str) or value not in choices:

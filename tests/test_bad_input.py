@@ -601,6 +601,35 @@ def test_24_11_the_load_command_checks_its_throttle_first(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_the_commands_name_the_flag_not_the_python_parameter(tmp_path, capsys):
+    """A value refused deep in the package is reported by the flag the user typed (--batch-size, not batch_size)."""
+    from argparse import Namespace
+
+    from splade_helpers.qdrant.__main__ import main as load_main
+    from splade_helpers.training.__main__ import main as train_main
+    from splade_helpers.validation import cli_message
+
+    cases = [
+        (evaluate_main, ["--dataset", "mini", "--retrievers", "bm25", "--queries", "test", "--split-seed", "-5"],
+         "--split-seed=-5 must be an int >= 0"),
+        (evaluate_main, ["--dataset", "mini", "--retrievers", "bm25", "--k", "0"], "--k=0 must be an int >= 1"),
+        (load_main, ["--dataset", "mini", "--path", str(tmp_path / "x"), "--batch-size", "0"], "--batch-size=0 must be an int >= 1"),
+        (train_main, ["--dataset", "mini", "--out", str(tmp_path / "m"), "--learning-rate", "-1"],
+         "--learning-rate=-1.0 must be a finite number > 0"),
+        (train_main, ["--dataset", "mini", "--out", str(tmp_path / "m"), "--seed", "-1"], "--seed=-1 must be an int"),
+    ]
+    for main, argv, message in cases:
+        assert main(argv) == 2, argv
+        assert f"error: {message}" in capsys.readouterr().err, argv
+    assert not (tmp_path / "x").exists() and not (tmp_path / "m").exists()
+    # only a leading name= that is one of the command's options is reworded
+    args = Namespace(batch_size=0, k=3)
+    assert cli_message(ValueError("batch_size=0 must be an int >= 1."), args) == "--batch-size=0 must be an int >= 1."
+    assert cli_message(ValueError("seed=-5 must be an int >= 0."), args) == "seed=-5 must be an int >= 0."
+    assert cli_message(ValueError("'k=3' is a strange id"), args) == "'k=3' is a strange id"
+    assert cli_message(ValueError("no equals sign here"), args) == "no equals sign here"
+
+
 @pytest.mark.parametrize("qrels, message", [
     ("\ufeffquery-id\tcorpus-id\tscore\nq1\ta\t1\n", None),  # a BOM before the header: still a header
     ("\ufeffq1\ta\t1\n", None),  # a BOM before the first judgment: still a judgment

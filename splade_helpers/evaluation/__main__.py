@@ -26,6 +26,7 @@ from ..folders import check_output_file, write_file
 from ..fusion import ENGINE_HYBRID
 from ..models import DEFAULT_SPLADE_MODEL
 from ..retrievers import RETRIEVERS, retriever_names
+from ..validation import check_int, cli_message
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
 QUERY_SETS = ("all", "tune", "test")
@@ -49,6 +50,8 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
 
     Raises ValueError when some of them trained the model and ``--include-trained-queries`` was not given.
     """
+    if args.split_seed is not None:
+        check_int(args.split_seed, "--split-seed", minimum=0, hint=f"Seeds are >= 0; the course's split is {DEFAULT_SPLIT_SEED}.")
     if args.queries == "all" and args.split_seed is not None:
         raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
                          f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
@@ -145,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   splade_model=args.splade_model, query_ids=query_ids,
                                   include_trained_queries=args.include_trained_queries)
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
     which = "all" if seed is None else f"the {args.queries} half of split_queries(seed={seed})"
     print(f"{dataset!r}; {rows[0]['queries']} judged queries ({which}), top {args.k} per query, backend {args.backend}")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from ..datasets import available_datasets, load_dataset
-from ..validation import check_number
+from ..validation import check_number, cli_message
 from .factory import ENGINES, default_engine, open_store
 
 
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                batch_size=args.batch_size, progress=False, on_batch=report)
             print(f"collection {args.collection!r} ({store.engine}): {store.count()} points", flush=True)
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
     return 0 if sent == len(ds.doc_ids) else 1
 

@@ -23,6 +23,7 @@ from .. import folders
 from ..datasets import available_datasets, load_dataset
 from ..integrity import unlisted
 from ..models import check_masked_lm, resolve_model
+from ..validation import cli_message
 from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores,
                title_pairs, train)
 from .guards import check_steps
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{dataset!r}: {len(pairs):,} training examples ({pairs.source}); training ...", flush=True)
         model = train(pairs, config, base_model=args.base_model, out=out)
     except (ValueError, TypeError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
     if model.reused:
         print(f"{model.path} already holds a model trained with these settings and data (in {model.seconds:.1f} s); kept")

@@ -422,40 +422,52 @@ def test_24_6_folders_the_package_did_not_write_get_clear_errors(tmp_path, capsy
 
 
 FULL_DISK = """
+import shutil
 import sys
+from pathlib import Path
+
 import splade_helpers as sh
 from splade_helpers import qdrant as q
-m = sh.load_dataset("mini")
-try:
-    store = q.EdgeStore(sys.argv[1], "c", wal=sys.argv[2] == "1")
-    store.index(m.doc_ids, m.doc_texts)
-    print("loaded", store.count())
-except ValueError as exc:
-    print("refused:", exc)
+
+disk, m = Path(sys.argv[1]), sh.load_dataset("mini")
+
+
+def load(folder, wal):
+    try:
+        store = q.EdgeStore(disk / folder, "c", wal=wal)
+        store.index(m.doc_ids, m.doc_texts)
+        print(folder, "loaded", store.count(), flush=True)
+        store.close()
+    except ValueError as exc:
+        print(folder, "refused:", exc, flush=True)
+
+
+load("with-log", True)  # the write-ahead log's segments do not fit in 20 MiB
+load("no-log", False)
+(disk / "filler").write_bytes(b"\\x00" * (shutil.disk_usage(disk).free - 1_000_000))  # leave about 1 MB
+load("no-log", False)  # re-opening, and creating, on the nearly full disk
+load("new", False)
 """
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="mounting a small tmpfs needs root")
 def test_24_7_a_full_disk_is_refused_before_the_engine_writes(tmp_path):
-    """A real 20 MiB file system: the engine would crash the process ("Bus error"); the store refuses first."""
+    """A real 20 MiB file system: the engine would crash the process ("Bus error"); the store refuses first.
+
+    One child process runs the four loads in turn, so that a crash cannot take pytest with it."""
     disk = tmp_path / "disk"
     disk.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(disk)]).returncode:
         pytest.skip("tmpfs cannot be mounted here")
     try:
-        run = lambda *a: subprocess.run([sys.executable, "-c", FULL_DISK, *a], capture_output=True, text=True,  # noqa: E731
-                                        timeout=600)
-        out = run(str(disk / "with-log"), "1")  # the write-ahead log's segments do not fit in 20 MiB
-        assert out.returncode == 0 and "refused: not enough free space for loading 52 points into Qdrant Edge in" in out.stdout
-        assert "MiB free, about 68." in out.stdout, out.stdout + out.stderr[-2000:]
-        out = run(str(disk / "no-log"), "0")
-        assert out.returncode == 0 and "loaded 52" in out.stdout, out.stderr[-2000:]
-        free = shutil.disk_usage(disk).free
-        (disk / "filler").write_bytes(b"\x00" * (free - 1_000_000))  # leave about 1 MB
-        for folder in ("no-log", "new"):  # re-opening, and creating, on the nearly full disk
-            out = run(str(disk / folder), "0")
-            assert out.returncode == 0 and "refused: not enough free space for" in out.stdout, out.stderr[-2000:]
-        assert "Bus error" not in out.stderr
+        out = subprocess.run([sys.executable, "-c", FULL_DISK, str(disk)], capture_output=True, text=True, timeout=600)
+        lines = out.stdout.splitlines()
+        assert out.returncode == 0 and len(lines) == 4 and "Bus error" not in out.stderr, out.stdout + out.stderr[-2000:]
+        assert lines[0].startswith("with-log refused: not enough free space for loading 52 points into Qdrant Edge in")
+        assert "MiB free, about 68." in lines[0], lines[0]
+        assert lines[1] == "no-log loaded 52", lines[1]
+        assert lines[2].startswith("no-log refused: not enough free space for"), lines[2]
+        assert lines[3].startswith("new refused: not enough free space for"), lines[3]
     finally:
         subprocess.run(["umount", str(disk)])
 

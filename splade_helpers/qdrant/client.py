@@ -34,7 +34,7 @@ def get_client(location: str | os.PathLike | None = None, *, url: str | None = N
 
     Raises:
         ValueError: the address is malformed; ConnectionError: nothing that answers as Qdrant within ``timeout`` s.
-        RuntimeError: another client holds the local-mode folder (one process at a time).
+        RuntimeError: another client holds the local-mode folder (one client at a time, even within one process).
     """
     if url:
         return server_client(url, api_key=api_key, timeout=timeout)
@@ -113,7 +113,7 @@ def _greeting(url: str, api_key: str | None, timeout: float, where: str, fix: st
 
 
 def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
-    """qdrant-client's pure-Python local mode, in memory (``None``) or in a folder (one process at a time).
+    """qdrant-client's pure-Python local mode, in memory (``None``) or in a folder (one client at a time per folder).
 
     Introduced in notebook 05 (section 1, "The reference article's two functions, and what they get wrong").
     """
@@ -126,9 +126,9 @@ def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
         if "already accessed" not in str(exc):
             raise
         raise RuntimeError(
-            f"The Qdrant folder {str(location)!r} is locked by another client (another notebook, script or "
-            f"kernel). Local mode lets one process open a folder at a time: close the other client "
-            f"(client.close()) or restart its kernel, use a different folder, or run a Qdrant server "
+            f"The Qdrant folder {str(location)!r} is locked by another client (in this kernel, another notebook, "
+            f"a script or another kernel). Local mode lets one client hold a folder at a time, even within one "
+            f"process: close the other client (client.close()) or restart its kernel, use a different folder, or run a Qdrant server "
             f"(set QDRANT_URL) for concurrent access."
         ) from None
 

@@ -9,7 +9,7 @@ DBSF / formula fusion, a write-ahead log. Facts that matter in practice (measure
 * the IDF of the ``bm25`` vector counts deleted points until the vacuum rewrites their segment, which
   ``optimize()`` does only once more than 20 % of a segment of at least 1,000 vectors is deleted (Qdrant's
   defaults ``deleted_threshold`` and ``vacuum_min_vector_number``; notebook 05a shows both sides);
-* one process at a time may open a folder (a file lock); a second open is refused;
+* one open store at a time may hold a folder (a file lock), even within one process; a second open is refused;
 * the write-ahead log preallocates its files (tens of MB of apparent size even for a few
   points); ``wal=False`` avoids it, and then writes are durable only once ``flush()`` returns
   (:meth:`EdgeStore.index` flushes after every load);
@@ -321,9 +321,9 @@ def _explain(exc: Exception, folder: Path) -> Exception:
     if "WouldBlock" in text or "lock" in text.lower():
         return FolderLockedError(
             f"The Qdrant Edge folder {str(folder)!r} is already open (in this kernel, another notebook, a script or "
-            f"another process). Qdrant Edge lets one process open a folder at a time: close the other store "
-            f"(store.close()) or restart its kernel, use another folder, or run a Qdrant server (QDRANT_URL) "
-            f"for access from several processes.")
+            f"another process). Qdrant Edge lets one open store hold a folder at a time, even within one process: "
+            f"close the other store (store.close()) or restart its kernel, use another folder, or run a Qdrant server "
+            f"(QDRANT_URL) for access from several processes.")
     if "incompatible" in text.lower():
         return ValueError(f"the Qdrant Edge collection in {str(folder)!r} does not have the course's layout: {text}. "
                           f"Rebuild it with if_exists='recreate' or use another folder.")

@@ -128,8 +128,8 @@ def local_client(location: str | os.PathLike | None = None) -> QdrantClient:
         raise RuntimeError(
             f"The Qdrant folder {str(location)!r} is locked by another client (in this kernel, another notebook, "
             f"a script or another kernel). Local mode lets one client hold a folder at a time, even within one "
-            f"process: close the other client (client.close()) or restart its kernel, use a different folder, or run a Qdrant server "
-            f"(set QDRANT_URL) for concurrent access."
+            f"process: close the other client (client.close()) or restart its kernel, use a different folder, or run "
+            f"a Qdrant server (set QDRANT_URL) for concurrent access."
         ) from None
 
 

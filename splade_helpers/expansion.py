@@ -34,7 +34,8 @@ class TermOrigin:
 def term_origins(encoder: SpladeEncoder, text: str, kind: str = "query") -> list[TermOrigin]:
     """Every non-zero term of ``text``'s vector, heaviest first, with the position that produced it.
 
-    Introduced in notebook 03 (section 1, "Own terms and expansions").
+    Introduced in notebook 01 (section 4, "Where expansion wins").
+    Notebook 03 (section 1) explains it.
 
     SPLADE's weight for term j is ``max_i log1p(relu(logit_ij))``; the ``i`` achieving the max is
     the input token "responsible" for the term. A blank text (nothing the tokenizer keeps) gives ``[]``.

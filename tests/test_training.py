@@ -375,7 +375,7 @@ def test_options_that_would_do_nothing_are_refused_and_a_kept_model_is_not_calle
     cases = [(["--distill-loss", "kl"], "--distill-loss kl needs --teacher"),
              (["--inference-free", "--lambda-q", "1"], "--lambda-q 1 does nothing with --inference-free"),
              (["--query-learning-rate", "0.01"], "--query-learning-rate 0.01 sets the learning rate of an inference-free"),
-             (["--inference-free", "--query-learning-rate", "0"], "query_learning_rate=0.0 must be a finite number > 0"),
+             (["--inference-free", "--query-learning-rate", "0"], "--query-learning-rate=0.0 must be a finite number > 0"),
              (["--teacher", "bm25", "--negatives", "0"], "--negatives=0 must be an int between 1 and 16"),
              (["--half", "test"], "--half test chooses the judged queries of --pairs qrels")]
     for i, (extra, message) in enumerate(cases):

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fusion import _check_matrix
-from .validation import check_alpha
+from .validation import check_alpha, check_score_matrix
 
 
 def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
@@ -49,7 +48,7 @@ def article_hybrid_matrix(
         query_sums, doc_sums: the sum of each query's / document's SPLADE weights.
     """
     alpha = check_alpha(alpha)
-    d, s = _check_matrix(dense, "dense"), _check_matrix(sparse, "sparse")
+    d, s = check_score_matrix(dense, "dense"), check_score_matrix(sparse, "sparse")
     if d.shape != s.shape:
         raise ValueError(f"dense {d.shape} and sparse {s.shape} score matrices must have the same shape.")
     sums = []

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .validation import _shown, check_alpha, check_choice, check_int, check_number, check_weights
+from .validation import _shown, check_alpha, check_choice, check_int, check_number, check_score_matrix, check_weights
 
 NORMALIZATIONS = ("none", "minmax", "zscore", "dbsf")  # per-query score normalisations (:func:`normalize`)
 #: Not called by the notebooks; used by fuse, HybridRetriever, AlphaLab, the widgets and candidates (the fusions they accept).
@@ -79,28 +79,6 @@ def qdrant_rrf_k(rrf_k: float) -> int:
     return int(rrf_k) + 1
 
 
-def _check_matrix(scores: np.ndarray, what: str = "scores") -> np.ndarray:
-    if np.asarray(scores).dtype == bool:  # True/False are not scores (validation's rule: bool is never a number)
-        raise TypeError(f"{what} is a matrix of booleans; pass the retriever's scores (numbers), not a mask.")
-    try:
-        a = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a numeric (queries x documents) matrix, got {type(scores).__name__}.") from None
-    if a.ndim == 1:
-        a = a[None, :]
-    if a.ndim != 2:
-        raise ValueError(f"{what} must be a (queries x documents) matrix, got shape {a.shape}.")
-    if a.shape[1] == 0:
-        raise ValueError(f"{what} has no documents (shape {a.shape}); index some documents first.")
-    if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(
-            f"{what} contains {a[tuple(bad)]} at (query {bad[0]}, document {bad[1]}); "
-            f"scores must be finite: fix or drop the retriever that produced them."
-        )
-    return a
-
-
 def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
     """Normalise each row (query) of a score matrix.
 
@@ -117,7 +95,7 @@ def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
         float64 matrix of the same shape; rows with no spread become all zeros (``dbsf``: 0.5, as Qdrant).
     """
     method = check_choice(normalization, "normalization", NORMALIZATIONS)
-    a = _check_matrix(scores)
+    a = check_score_matrix(scores)
     if method == "none":
         return a.copy()
     # all three are unchanged by scaling a row: rows with huge scores are scaled to |max| = 1 first,
@@ -142,7 +120,7 @@ def normalize(scores: np.ndarray, normalization: str = "minmax") -> np.ndarray:
 def _check_matrices(matrices: Sequence[np.ndarray]) -> list[np.ndarray]:
     if isinstance(matrices, np.ndarray) or not isinstance(matrices, Sequence) or not matrices:
         raise ValueError("pass a non-empty list of score matrices, one per retriever.")
-    mats = [_check_matrix(m, f"scores[{i}]") for i, m in enumerate(matrices)]
+    mats = [check_score_matrix(m, f"scores[{i}]") for i, m in enumerate(matrices)]
     if len({m.shape for m in mats}) > 1:
         raise ValueError(f"score matrices have different shapes {[m.shape for m in mats]}; "
                          f"they must score the same queries and documents.")
@@ -174,7 +152,7 @@ def ranks(scores: np.ndarray) -> np.ndarray:
 
     Not called by the notebooks; used by rrf and the tuning functions.
     """
-    a = _check_matrix(scores)
+    a = check_score_matrix(scores)
     order = np.argsort(-a, axis=1, kind="stable")
     out = np.empty_like(order)
     np.put_along_axis(out, order, np.arange(1, a.shape[1] + 1)[None, :].repeat(a.shape[0], 0), axis=1)

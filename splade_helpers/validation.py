@@ -84,6 +84,29 @@ def cli_message(exc: BaseException, args: object) -> str:
     return message
 
 
+def check_score_matrix(scores: object, what: str = "scores") -> np.ndarray:
+    """A (queries x documents) matrix of finite scores as float64 (one row for a 1-D input)."""
+    if np.asarray(scores).dtype == bool:  # True/False are not scores (validation's rule: bool is never a number)
+        raise TypeError(f"{what} is a matrix of booleans; pass the retriever's scores (numbers), not a mask.")
+    try:
+        a = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a numeric (queries x documents) matrix, got {type(scores).__name__}.") from None
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise ValueError(f"{what} must be a (queries x documents) matrix, got shape {a.shape}.")
+    if a.shape[1] == 0:
+        raise ValueError(f"{what} has no documents (shape {a.shape}); index some documents first.")
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(
+            f"{what} contains {a[tuple(bad)]} at (query {bad[0]}, document {bad[1]}); "
+            f"scores must be finite: fix or drop the retriever that produced them."
+        )
+    return a
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices`` (strings), else a ``ValueError`` listing them."""
     if not isinstance(value, str) or value not in choices:

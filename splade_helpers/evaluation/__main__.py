@@ -52,9 +52,9 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
     """
     if args.split_seed is not None:
         check_int(args.split_seed, "--split-seed", minimum=0, hint=f"Seeds are >= 0; the course's split is {DEFAULT_SPLIT_SEED}.")
-    if args.queries == "all" and args.split_seed is not None:
-        raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
-                         f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
+        if args.queries == "all":
+            raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
+                             f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
     from ..inference_free import sparse_model_source
     from ..training.provenance import (local_folder, other_collections, split_seeds, trained_on, trained_queries,
                                        unrecorded_bases)

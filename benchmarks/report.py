@@ -163,7 +163,10 @@ def qdrant_scale(r: dict) -> list[str]:
 
 def training(r: dict) -> list[str]:
     pps = r["pairs_per_second"]
-    out = [*table(["path", "speed vs sentence-transformers' modules", "pairs/s (this machine)"],
+    out = [f"The speed figures were re-measured on their own (`{r['speed_command']}`); machine: "
+           f"{machine({'machine': r['speed_machine']})}. The quality figures come from the run on the machine above.", ""
+           ] if r.get("speed_machine") else []
+    out += [*table(["path", "speed vs sentence-transformers' modules", "pairs/s (this machine)"],
                   [[k, ratio(v / pps["library path"]), f"{v:.1f}"] for k, v in sorted(pps.items(), key=lambda kv: kv[1])])]
     epochs = ", ".join(f"{s:.1f} s at {n} tokens" for n, s in sorted(r["epoch_seconds"].items(), key=lambda kv: int(kv[0])))
     out += [f"On this machine: one epoch {epochs or 'not timed in this run'} (target ≤ {r['target_epoch_s']:g} s at 128 "
@@ -209,7 +212,8 @@ def training_results(r: dict) -> list[str]:
             *table(["configuration", "nDCG@10", "vs bundled [95 % CI]", "reads", "vs BM25 [95 % CI]", "doc / query non-zeros",
                     "FLOPS"], explored),
             f"Documents read to 256 tokens; FLOPS: expected multiplications per query-document pair. Measured on "
-            f"{m.get('cpus', '?')} cores (`{r.get('command', 'python benchmarks/training.py --save')}`). Training times are "
+            f"{m.get('cpus', '?')} cores ({reproduce(r, 'python benchmarks/training.py --save')}). "
+            f"{r['note'] + ' ' if r.get('note') else ''}Training times are "
             f"left out of this table: each model's time is that of the run that trained it (some on a machine shared with "
             f"other jobs); [performance.md](performance.md) has the speed measured side by side.", "", END]
 
@@ -263,8 +267,13 @@ def render(results: Path = RESULTS) -> str:
         r = stored[n]
         title, about, cmd = ABOUT.get(n, (n, "", f"python benchmarks/{n}.py --save"))
         out += [f"## {title}", "", *([about, ""] if about else []), f"Machine: {machine(r)}.", "",
-                *SECTIONS.get(n, generic)(r), f"Reproduce: `{r.get('command', cmd)}`, then `python benchmarks/report.py`.", ""]
+                *SECTIONS.get(n, generic)(r), f"Reproduce: {reproduce(r, cmd)}, then `python benchmarks/report.py`.", ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def reproduce(r: dict, cmd: str) -> str:
+    """The stored command(s) that made a result, each runnable as shown."""
+    return ", then ".join(f"`{c}`" for c in (r.get("command", cmd), r.get("speed_command")) if c)
 
 
 def anchor(name: str) -> str:

@@ -95,13 +95,23 @@ def test_search_benchmark_runs_on_the_mini_corpus(tmp_path):
     assert "## SPLADE search" in saved(tmp_path, "search", out)
 
 
-def test_training_benchmark_measures_speed(tmp_path):
+def test_training_benchmark_measures_speed_and_keeps_a_stored_quality_part(tmp_path):
+    """--speed-only --save into a file that holds a quality part replaces the speed figures and keeps the rest."""
+    before = json.loads((RESULTS / "training.json").read_text())
+    before.update(speed_machine={"cpus": 99}, speed_command="an older speed run")
+    (tmp_path / "training.json").write_text(json.dumps(before))
     out = run("benchmarks/training.py", "--speed-only", "--no-epochs", "--steps", "2", "--save", str(tmp_path / "training.json"))
     assert out["benchmark"] == "training" and set(out["pairs_per_second"]) == {"library path", "fast head"}
     assert out["mini_train_s"] > 0  # the train command ran on mini, start to finish
     stored = json.loads((tmp_path / "training.json").read_text())
-    assert stored["results"] == [] and {k: v for k, v in stored.items() if k != "results"} == out
-    assert "not timed in this run" in report.render(tmp_path)
+    assert {k: v for k, v in stored.items() if k != "results"} == out and stored["results"] == before["results"]
+    for key in ("selection", "chosen", "bm25_test_ndcg", "machine", "command"):
+        assert stored[key] == before[key], key
+    assert stored["epoch_seconds"] == {} and not stored["target_met"] and stored["pairs_per_second"] != before["pairs_per_second"]
+    assert stored["speed_command"].endswith("--speed-only --no-epochs --steps 2 --save " + str(tmp_path / "training.json"))
+    assert stored["speed_machine"]["cpus"] != 99
+    page = report.render(tmp_path)
+    assert "not timed in this run" in page and f"re-measured on their own (`{stored['speed_command']}`)" in page
 
 
 def test_qdrant_scale_benchmark_runs_on_the_mini_corpus_and_synthetic_points(tmp_path):

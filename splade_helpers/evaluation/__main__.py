@@ -26,6 +26,8 @@ from ..folders import check_output_file, write_file
 from ..fusion import ENGINE_HYBRID
 from ..models import DEFAULT_SPLADE_MODEL
 from ..retrievers import RETRIEVERS, retriever_names
+from ..training_record import (clean_half, local_folder, other_collections, split_seeds, trained_on, trained_queries,
+                               unrecorded_bases)
 from ..validation import check_int, cli_message
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
@@ -56,8 +58,6 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
             raise ValueError(f"--split-seed {args.split_seed} chooses a half of the queries; with --queries all it does "
                              f"nothing. Add --queries tune or --queries test, or drop --split-seed.")
     from ..inference_free import sparse_model_source
-    from ..training.provenance import (local_folder, other_collections, split_seeds, trained_on, trained_queries,
-                                       unrecorded_bases)
 
     record, model, notes = None, None, []
     if args.splade_model and not {"splade", "hybrid"} & set(names):
@@ -92,8 +92,6 @@ def held_out(args: argparse.Namespace, dataset, names: list[str]) -> tuple[list[
 
 def _held_out_advice(record: dict, dataset, seeds: list[int | None]) -> str:
     """Which half of which split holds none of the model's training queries, as options to pass; or why none does."""
-    from ..training.provenance import clean_half
-
     found = clean_half(record, dataset, seeds)
     if found is None:
         tried = ", ".join(str(s) for s in dict.fromkeys(s for s in seeds if s is not None))

@@ -13,6 +13,7 @@ import numpy as np
 from ..datasets import Dataset
 from ..fusion import ENGINE_HYBRID, RECOMMENDED_HYBRID
 from ..retrievers import RETRIEVERS, HybridRetriever, Retriever, build_retrievers, retriever_names
+from ..training_record import trained_on, trained_queries
 from ..validation import check_bool, check_int, check_unique_ids
 from .metrics import MEASURES, evaluate_run
 
@@ -136,7 +137,6 @@ def _trained_queries(dataset: Dataset, names: list[str], qids: list[str], splade
         source = getattr(getattr(backend, "splade", None), "source", None)
     if source is None or not (source.path / RECORD_FILE).is_file():  # not made by train(): no record to check
         return []
-    from ..training.provenance import trained_on, trained_queries
 
     leaked = trained_queries(trained_on(source.path), dataset.name, qids)
     if leaked and not include:

@@ -23,12 +23,12 @@ from .. import folders
 from ..datasets import available_datasets, load_dataset
 from ..integrity import unlisted
 from ..models import check_masked_lm, resolve_model
+from ..training_record import clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
 from ..validation import cli_message
 from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores,
                title_pairs, train)
 from .guards import check_steps
 from .pairs import check_negatives
-from .provenance import clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
 

@@ -24,10 +24,10 @@ from ..inference_free import DOCUMENT_FOLDER
 from ..integrity import unlisted, write_manifest
 from ..kernels.training_head import fast_splade_head
 from ..models import check_masked_lm, resolve_model
+from ..training_record import local_folder, trained_on
 from ..validation import check_choice, check_int, check_number
 from .guards import RECORD_FILE, NonFiniteLoss, check_finite_weights, check_steps, finished_model, finite_loss_trainer
 from .pairs import Pairs
-from .provenance import local_folder, trained_on
 
 DISTILL_LOSSES = ("margin-mse", "kl")
 STUDENT_TEMPERATURE = 2.0  # distillation: the student's scores are divided by it (KL); margin-MSE's targets use it too

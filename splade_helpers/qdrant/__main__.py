@@ -24,9 +24,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--path", default="qdrant-data", help="folder for the edge and local engines (default qdrant-data)")
     parser.add_argument("--engine", choices=ENGINES, default=None,
                         help=f"default: server if QDRANT_URL is set, else edge (now: {default_engine()})")
-    parser.add_argument("--collection", default="course")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--if-exists", default="reuse", choices=["error", "reuse", "recreate"])
+    parser.add_argument("--collection", default="course", help="the collection's name (default course)")
+    parser.add_argument("--batch-size", type=int, default=128, help="points per acknowledged upsert (default 128)")
+    parser.add_argument("--if-exists", default="reuse", choices=["error", "reuse", "recreate"],
+                        help="when the collection exists: reuse (default) completes an interrupted load or updates "
+                             "the texts, if its layout matches and it holds no other document; recreate replaces it once "
+                             "the new one is complete; error refuses")
     parser.add_argument("--throttle", type=float, default=0.0, help="seconds to wait between batches (demos, fault tests)")
     args = parser.parse_args(argv)
 

@@ -1,8 +1,9 @@
 """A small on-disk cache for encodings, safe against partial or corrupted files.
 
 Each entry is one ``.npz`` file named by a hash of its key (model identity, settings, texts).
-It stores the arrays plus a SHA-256 digest of their bytes; a file that cannot be read, or whose
-digest or shapes do not match, is reported, deleted and recomputed, never returned. Files are
+It stores the arrays, the key and a SHA-256 digest of both; a file that cannot be read, whose digest
+or shapes do not match, that holds another key (a file copied or renamed) or non-finite numbers, is
+reported, deleted and recomputed, never returned; an entry written without its key is recomputed. Files are
 written to a temporary name and renamed, so an interrupted run leaves no half-written entry.
 
 The folder is ``$SPLADE_CACHE_DIR`` if set, else ``.cache/splade_helpers`` in the project
@@ -66,8 +67,11 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    """Read a cache file; ``None`` when it is missing. Raises ``ValueError`` when it is damaged."""
+def load_arrays(path: Path, key: str | None = None) -> dict[str, np.ndarray] | None:
+    """Read a cache file; ``None`` when it is missing (or, given ``key``, stored without one).
+
+    Raises ``ValueError`` when it is damaged, holds non-finite numbers, or was stored for another ``key``.
+    """
     if not path.exists():
         return None
     try:
@@ -78,16 +82,34 @@ def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
     stored = arrays.pop("__digest__", None)
     if stored is None or str(stored) != _digest(arrays):
         raise ValueError(f"cache file {path} fails its checksum (partial or corrupted write)")
+    stored_key = arrays.pop("__key__", None)
+    if key is not None and stored_key is None:
+        return None  # written without its key: it cannot be verified as the one asked for
+    if key is not None and str(stored_key) != key:
+        raise ValueError(f"cache file {path} holds the entry for key {str(stored_key)!r}, not {key!r} (copied or renamed)")
+    if bad := _non_finite(arrays):
+        raise ValueError(f"cache file {path} holds NaN or infinity in {bad!r}")
     return arrays
 
 
-def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write arrays atomically (temporary file, then rename) with their digest."""
+def _non_finite(arrays: dict[str, np.ndarray]) -> str | None:
+    """The name of the first float array that holds NaN or infinity, if any."""
+    return next((n for n, a in arrays.items() if a.dtype.kind in "fc" and not np.isfinite(a).all()), None)
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray], key: str | None = None) -> None:
+    """Write arrays atomically (temporary file, then rename) with ``key`` and their digest.
+
+    Raises ``ValueError`` (writing nothing) when an array holds NaN or infinity: nothing wrong is cached.
+    """
+    if bad := _non_finite(arrays):
+        raise ValueError(f"not caching {path}: {bad!r} holds NaN or infinity")
+    stored = {**arrays, **({"__key__": np.array(key)} if key is not None else {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, __digest__=np.array(_digest(arrays)), **arrays)
+            np.savez(fh, __digest__=np.array(_digest(stored)), **stored)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -114,7 +136,7 @@ def cached_arrays(
         return compute()
     path = cache_dir() / namespace / f"{key}.npz"
     try:
-        arrays = load_arrays(path) if not path.parent.is_file() else None
+        arrays = load_arrays(path, key) if not path.parent.is_file() else None
         if arrays is not None and not validate(arrays):
             raise ValueError(f"cache file {path} does not match the request (wrong shape)")
     except ValueError as exc:
@@ -127,7 +149,9 @@ def cached_arrays(
     if arrays is None:
         arrays = compute()
         try:
-            save_arrays(path, arrays)
+            save_arrays(path, arrays, key)
+        except ValueError as exc:  # NaN or infinity: returned to the caller (whose checks name it), never cached
+            warnings.warn(str(exc), RuntimeWarning, stacklevel=2)
         except OSError as exc:  # disk full, read-only folder, a file where a folder should be: keep the result
             _warn_once(str(path.parent), f"cannot write the encoding cache in {path.parent} ({type(exc).__name__}: "
                        f"{exc}); results are computed but not cached. Free space, fix the folder's permissions, or set "

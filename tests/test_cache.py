@@ -108,3 +108,49 @@ def test_weights_replaced_with_the_old_size_and_time_are_not_served_stale(splade
     fresh = SpladeEncoder(str(folder)).encode_documents(texts, cache=False).toarray()
     np.testing.assert_array_equal(served, fresh)
     assert not np.array_equal(served, before)
+
+
+def test_an_entry_copied_over_another_key_is_not_served(tmp_cache):
+    """A file copied or renamed onto another key's name holds that other key: refused, recomputed, repaired."""
+    cached_arrays("t", "a", lambda: {"x": np.zeros(3)})
+    cached_arrays("t", "b", lambda: {"x": np.ones(3)})
+    (tmp_cache / "t" / "a.npz").replace(tmp_cache / "t" / "b.npz")
+    with pytest.warns(RuntimeWarning, match="holds the entry for key 'a', not 'b'"):
+        out = cached_arrays("t", "b", lambda: {"x": np.full(3, 2.0)})
+    assert out["x"].tolist() == [2.0, 2.0, 2.0] and load_arrays(tmp_cache / "t" / "b.npz", "b")["x"][0] == 2.0
+
+
+def test_a_real_encoding_copied_over_another_is_not_served(splade, tmp_cache):
+    first, second = ["wing flutter at transonic speed"], ["heat transfer in a laminar boundary layer"]
+    expected = splade.encode_documents(second, cache=False).toarray()
+    splade.encode_documents(first, cache=True)
+    (path,) = tmp_cache.rglob("*.npz")
+    splade.encode_documents(second, cache=True)
+    (other,) = set(tmp_cache.rglob("*.npz")) - {path}
+    other.write_bytes(path.read_bytes())  # the first text's entry under the second text's name
+    with pytest.warns(RuntimeWarning, match="holds the entry for key"):
+        again = splade.encode_documents(second, cache=True).toarray()
+    np.testing.assert_array_equal(again, expected)
+
+
+def test_an_entry_stored_without_its_key_is_recomputed_quietly(tmp_cache, recwarn):
+    save_arrays(tmp_cache / "t" / "k.npz", {"x": np.zeros(2)})  # no key: cannot be verified as the one asked for
+    calls = []
+    out = cached_arrays("t", "k", counting_compute(calls))
+    assert len(calls) == 1 and out["x"].sum() == 4 and not recwarn.list
+    assert load_arrays(tmp_cache / "t" / "k.npz", "k")["x"].sum() == 4  # stored again, with its key
+
+
+def test_nan_is_never_cached_nor_served(tmp_cache):
+    from splade_helpers.cache import _digest
+
+    with pytest.warns(RuntimeWarning, match="not caching .* 'x' holds NaN or infinity"):
+        out = cached_arrays("t", "k", lambda: {"x": np.array([1.0, np.nan])})
+    assert np.isnan(out["x"][1]) and not (tmp_cache / "t" / "k.npz").exists()  # returned to the caller, not stored
+    with pytest.raises(ValueError, match="'x' holds NaN or infinity"):
+        save_arrays(tmp_cache / "t" / "k.npz", {"x": np.array([np.inf])})
+    stored = {"x": np.array([np.nan]), "__key__": np.array("k")}  # written by hand, with a valid checksum
+    (tmp_cache / "t").mkdir(parents=True, exist_ok=True)
+    np.savez(tmp_cache / "t" / "k.npz", __digest__=np.array(_digest(stored)), **stored)
+    with pytest.warns(RuntimeWarning, match="holds NaN or infinity in 'x'; recomputing"):
+        assert cached_arrays("t", "k", counting_compute([]))["x"].sum() == 4

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_alpha, check_score_matrix
+from .validation import check_alpha, check_score_matrix, check_sparse_vector
 
 
 def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -> float:
@@ -24,7 +24,10 @@ def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -
         query_repr, doc_repr: ``{"dense": list[float], "sparse": {"indices": [...], "values": [...]}}``.
     """
     alpha = check_alpha(alpha)
-    q_dense, d_dense = np.asarray(query_repr["dense"], float), np.asarray(doc_repr["dense"], float)
+    q_dense, d_dense = _check_repr(query_repr, "query_repr"), _check_repr(doc_repr, "doc_repr")
+    if q_dense.shape != d_dense.shape:
+        raise ValueError(f"query_repr['dense'] has {q_dense.size} numbers and doc_repr['dense'] {d_dense.size}; encode both "
+                         f"with the same dense model.")
     norms = np.linalg.norm(q_dense) * np.linalg.norm(d_dense)
     dense_sim = float(q_dense @ d_dense / norms) if norms > 0 else 0.0
     q_sparse = dict(zip(query_repr["sparse"]["indices"], query_repr["sparse"]["values"]))
@@ -33,6 +36,23 @@ def article_hybrid_score(query_repr: dict, doc_repr: dict, alpha: float = 0.7) -
     if sparse_sim > 0:
         sparse_sim = sparse_sim / (sum(q_sparse.values()) + sum(d_sparse.values()))
     return alpha * dense_sim + (1 - alpha) * sparse_sim
+
+
+def _check_repr(r: object, name: str) -> np.ndarray:
+    """The article's ``{"dense": [...], "sparse": {"indices": [...], "values": [...]}}``, checked; its dense vector."""
+    shape = "{'dense': [...], 'sparse': {'indices': [...], 'values': [...]}}"
+    if not isinstance(r, dict) or not isinstance(r.get("sparse"), dict) or "dense" not in r \
+            or not {"indices", "values"} <= set(r["sparse"]):
+        raise TypeError(f"{name} must be a dict {shape} (what the article's encode returns), got {str(r)[:60]!r}.")
+    try:
+        dense = np.asarray(r["dense"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}['dense'] must be a list of numbers, got {str(r['dense'])[:60]!r}.") from None
+    if dense.ndim != 1 or not np.isfinite(dense).all():
+        raise ValueError(f"{name}['dense'] must be one vector of finite numbers, got shape {dense.shape} "
+                         f"{'with NaN or infinity' if dense.ndim == 1 else ''}.")
+    check_sparse_vector(r["sparse"]["indices"], r["sparse"]["values"], 2**32, f"{name}['sparse']")  # no silent zip cut or repeat
+    return dense
 
 
 def article_hybrid_matrix(

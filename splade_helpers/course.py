@@ -24,6 +24,9 @@ def setup_course(seed: int = 0) -> dict[str, str]:
     Call it first in a notebook, before any model is loaded: the Hugging Face libraries read
     their settings when they are first imported. Returns the settings in effect.
     """
+    from .validation import check_int  # here: benchmarks/common.py reads this file by path, outside the package
+
+    seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1, hint="numpy's seeds are 32-bit integers >= 0.")
     for name, value in COURSE_ENV.items():
         os.environ.setdefault(name, value)
     import numpy as np

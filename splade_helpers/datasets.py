@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .validation import check_unique_ids
+from .validation import check_int, check_texts, check_unique_ids
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 MINI = "mini"
@@ -39,6 +39,19 @@ _CRANFIELD_SHA256 = {
 }
 CRANFIELD_SIZES = {"documents": 1400, "queries": 225, "judgments": 1837}
 _CRANFIELD_SOURCE = "cran.tar.gz from http://ir.dcs.gla.ac.uk/resources/test_collections/cran/"
+
+
+def _check_qrels(qrels: object, doc_ids: set[str]) -> None:
+    """``{query id: {doc id: gain}}`` with gains integers >= 0 and every judged document in the corpus."""
+    if not isinstance(qrels, dict) or not all(isinstance(v, dict) for v in qrels.values()):
+        raise TypeError(f"qrels must be a dict {{query id: {{doc id: gain}}}}, got {type(qrels).__name__}.")
+    for qid, judged in qrels.items():
+        for did, gain in judged.items():
+            if did not in doc_ids:
+                raise ValueError(f"qrels judge document {did!r} for query {qid!r}, and the corpus has no such document; "
+                                 f"drop the judgment or add the document.")
+            check_int(gain, f"qrels[{qid!r}][{did!r}]", minimum=0,
+                      hint="Gains are integers >= 0 (0 = judged not relevant).")
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,11 @@ class Dataset:
             raise ValueError(f"{len(self.doc_ids)} document ids but {len(self.doc_texts)} texts.")
         if len(self.query_ids) != len(self.query_texts):
             raise ValueError(f"{len(self.query_ids)} query ids but {len(self.query_texts)} texts.")
+        check_texts(self.doc_texts, "document texts")
+        check_texts(self.query_texts, "query texts")
+        if self.doc_titles and len(check_texts(self.doc_titles, "document titles")) != len(self.doc_ids):
+            raise ValueError(f"{len(self.doc_ids)} documents but {len(self.doc_titles)} titles; give one per document, or none.")
+        _check_qrels(self.qrels, set(self.doc_ids))
 
     def __repr__(self) -> str:
         judged = sum(len(v) for v in self.qrels.values())
@@ -96,6 +114,7 @@ def cranfield_gain(code: int) -> int:
 
     Introduced in notebook 00 (section 2, "The data is found").
     """
+    code = check_int(code, "code", hint="cranqrel.readme defines the relevance codes 1-4 and -1.")
     if code in (1, 2, 3, 4):
         return 5 - code
     if code in (-1, 5):

@@ -84,15 +84,13 @@ def _table_origins(encoder, text: str) -> list[TermOrigin]:
                        first.get(encoder.vocab[int(row.indices[j])], 0)) for j in order]
 
 
-def _row(vector: sp.spmatrix | np.ndarray, vocab_size: int) -> np.ndarray:
-    if sp.issparse(vector):
-        if vector.shape[0] != 1:
-            raise ValueError(f"expected one vector (1 row), got shape {vector.shape}.")
-        return np.asarray(vector.toarray()).ravel()
-    row = np.asarray(vector, dtype=np.float64).ravel()
-    if row.shape[0] != vocab_size:
-        raise ValueError(f"vector has {row.shape[0]} entries, expected the vocabulary size {vocab_size}.")
-    return row
+def _row(vector: sp.spmatrix | np.ndarray, vocab_size: int, name: str) -> np.ndarray:
+    """One vector of term weights, as wide as the vocabulary, finite and >= 0 (NaN would drop out of the sum)."""
+    m = check_sparse_matrix(vector if sp.issparse(vector) else np.atleast_2d(vector), name, columns=vocab_size)
+    if m.shape[0] != 1:
+        raise ValueError(f"{name}: expected one vector (1 row), got shape {m.shape}.")
+    row = m.toarray().ravel()
+    return row if sp.issparse(vector) else row.astype(np.float64)
 
 
 def match_contributions(
@@ -104,7 +102,7 @@ def match_contributions(
 
     Sorted by contribution (then term); the contributions sum to the SPLADE score ``q . d``.
     """
-    q, d = _row(query, len(vocab)), _row(doc, len(vocab))
+    q, d = _row(query, len(vocab), "query"), _row(doc, len(vocab), "doc")
     shared = np.flatnonzero((q > 0) & (d > 0))
     parts = [(vocab[j], float(q[j]), float(d[j]), float(q[j] * d[j])) for j in shared]
     return sorted(parts, key=lambda p: (-p[3], p[0]))

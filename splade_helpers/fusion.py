@@ -167,9 +167,9 @@ def top_k(scores: np.ndarray, k: int = 10) -> np.ndarray:
     Same order as a full stable sort of ``-scores``, at a fraction of the cost.
     """
     k = check_int(k, "k", minimum=1)
-    s = np.asarray(scores)
-    if s.ndim != 2 or s.shape[1] == 0:
-        raise ValueError(f"scores must be a (queries x documents) matrix with documents, got shape {s.shape}.")
+    if np.ndim(scores) != 2:
+        raise ValueError(f"scores must be a (queries x documents) matrix with documents, got shape {np.shape(scores)}.")
+    s = check_score_matrix(scores)  # finite numbers as float64 (unsigned integers would wrap under the minus below)
     k = min(k, s.shape[1])
     part = np.argpartition(-s, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(s, part, axis=1)

@@ -118,6 +118,10 @@ def explore(
     missing = [n for n in names if n not in retrievers]
     if missing:
         raise ValueError(f"retrievers lack {missing}; pass indexed bm25, splade and dense retrievers.")
+    held = {retrievers[n].indexed for n in names}
+    if len(held) != 1 or not retrievers["dense"].doc_ids:  # fusing columns of different documents would mix them up
+        raise ValueError("the bm25, splade and dense retrievers must be indexed on the same documents, in the same order; "
+                         "call .index(doc_ids, texts) on each with the same two lists.")
     if not query.strip():
         return {n: [] for n in (*names, "hybrid")}
     scores = {n: retrievers[n].scores([query]) for n in names}

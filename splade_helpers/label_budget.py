@@ -13,7 +13,7 @@ Introduced in notebook 04, section 8.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,10 +139,9 @@ def choices_on_n_queries(
     """
     m, s = _check_inputs(per_candidate, singles)
     tune, test = _check_rows(tune_rows, test_rows, m.shape[1])
-    draws, seed = check_int(draws, "draws", minimum=1), check_int(seed, "seed")
-    ns = [n for n in (10, 25, 50) if n < len(tune)] + [len(tune)] if ns is None else list(ns)
-    hint = f"The tuning half has {len(tune)} queries; ask for n between 1 and {len(tune)}."
-    ns = [check_int(n, "n", minimum=1, maximum=len(tune), hint=hint) for n in ns]
+    draws, seed = _check_draws(draws, seed)
+    ns = [n for n in (10, 25, 50) if n < len(tune)] + [len(tune)] if ns is None else ns
+    ns = _check_ns(ns, 1, len(tune), f"The tuning half has {len(tune)} queries; ask for n between 1 and {len(tune)}.")
     names = tuple(singles)
     fusion_test, single_test = m[:, test].mean(axis=1), s[:, test].mean(axis=1)
     best = int(single_test.argmax())
@@ -199,10 +198,9 @@ def intervals_on_n_queries(
         draws: random draws per n (without replacement within a draw); seed: for draws and bootstrap.
     """
     a, b = check_paired_scores(a, b)
-    draws, seed = check_int(draws, "draws", minimum=1), check_int(seed, "seed")
-    n_boot = check_int(n_boot, "n_boot", minimum=1)
-    hint = f"a and b hold {len(a)} queries; a paired interval needs at least 2."
-    ns = [check_int(n, "n", minimum=2, maximum=len(a), hint=hint) for n in ns]
+    draws, seed = _check_draws(draws, seed)
+    n_boot = check_int(n_boot, "n_boot", minimum=1, maximum=10**6, hint="It is how many bootstrap resamples to draw.")
+    ns = _check_ns(ns, 2, len(a), f"a and b hold {len(a)} queries; a paired interval needs at least 2.")
     diff = a - b
     out = []
     for n in ns:
@@ -213,4 +211,19 @@ def intervals_on_n_queries(
         boot = d @ counts.T.astype(np.float64) / n  # (draws, n_boot) bootstrap means
         low, high = np.percentile(boot, [2.5, 97.5], axis=1)
         out.append(IntervalDraws(n, rows, d.mean(axis=1), low, high))
+    return out
+
+
+def _check_draws(draws: object, seed: object) -> tuple[int, int]:
+    return (check_int(draws, "draws", minimum=1, maximum=10**5, hint="It is how many random draws to make per n."),
+            check_int(seed, "seed", minimum=0, hint="Seeds are integers >= 0."))
+
+
+def _check_ns(ns: object, low: int, high: int, hint: str) -> list[int]:
+    """A non-empty list of query counts, each in [low, high]."""
+    if isinstance(ns, (str, bytes)) or not isinstance(ns, Iterable):
+        raise TypeError(f"ns={ns!r} must be a list of query counts, e.g. [{high}]. {hint}")
+    out = [check_int(n, "n", minimum=low, maximum=high, hint=hint) for n in ns]
+    if not out:
+        raise ValueError(f"ns is empty; give at least one number of queries, e.g. [{high}]. {hint}")
     return out

@@ -10,7 +10,7 @@ Ranking is by score, ties broken by document order. Sparse retrievers (BM25, SPL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -183,6 +183,7 @@ class HybridRetriever(Retriever):
         rrf_k: float = RRF_K,
     ) -> None:
         super().__init__()
+        retrievers = list(retrievers) if isinstance(retrievers, Iterable) else retrievers  # a generator is read once
         if not retrievers or not all(isinstance(r, Retriever) for r in retrievers):
             raise ValueError("a hybrid needs a non-empty list of retrievers.")
         names = [r.name for r in retrievers]
@@ -204,8 +205,7 @@ class HybridRetriever(Retriever):
 
     def index(self, doc_ids: Sequence[str], texts: Sequence[str]) -> HybridRetriever:
         """Index every component that does not hold these exact documents (ids and texts) yet."""
-        doc_ids = check_unique_ids(doc_ids, "document ids")
-        texts = check_texts(texts, "documents")
+        doc_ids, texts = check_documents(doc_ids, texts)
         key = documents_digest(doc_ids, texts)
         for r in self.retrievers:
             if r.indexed != key:
@@ -222,6 +222,10 @@ class HybridRetriever(Retriever):
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         self._check_indexed()
+        moved = [r.name for r in self.retrievers if r.indexed != self.indexed]
+        if moved:  # re-indexed on its own since: its columns are other documents than the hybrid's
+            raise ValueError(f"the hybrid's component(s) {moved} now hold other documents than the hybrid indexed; "
+                             f"call .index(doc_ids, texts) on the hybrid again (it re-indexes what changed).")
         return self.fuse([r.scores(queries) for r in self.retrievers])
 
 

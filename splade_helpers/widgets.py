@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from .expansion import term_origins
 from .fusion import FUSIONS, RECOMMENDED_HYBRID, SPARSE_SIDES
 from .sparse import SpladeEncoder
-from .validation import blank_texts, check_int
+from .validation import blank_texts, check_alpha, check_choice, check_int
 
 DEFAULT_ALPHA = RECOMMENDED_HYBRID["weights"]["dense"]
 
@@ -122,6 +122,12 @@ class AlphaSlider:
                  query_id: str | None = None, sparse: str = "bm25+splade") -> None:
         self.lab = lab
         ds = lab.dataset
+        alpha = check_alpha(alpha)  # the slider would clamp 2.0 to 1.0 without a word
+        fusion = check_choice(fusion, "fusion", [f for f in FUSIONS if f != "none"])
+        sparse = check_choice(sparse, "sparse", list(SPARSE_SIDES))
+        if query_id is not None and query_id not in ds.query_ids:
+            raise ValueError(f"query_id={query_id!r} is not one of the dataset's {len(ds.query_ids)} query ids "
+                             f"({', '.join(map(repr, ds.query_ids[:3]))}, ...); pick one of lab.dataset.query_ids.")
         self.titles = dict(zip(ds.doc_ids, ds.doc_titles)) if ds.doc_titles else {}
         self.alpha = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha",
                                          continuous_update=True, readout_format=".2f")
@@ -168,6 +174,9 @@ class Explorer:
     """
 
     def __init__(self, retrievers, dataset=None, alpha: float = DEFAULT_ALPHA, k: int = 10, query: str = "") -> None:
+        from .lab import explore
+
+        explore("", retrievers, check_alpha(alpha), k)  # bad retrievers, alpha or k: refused now, not at the first typed query
         self.retrievers, self.k = retrievers, k
         self.titles = dict(zip(dataset.doc_ids, dataset.doc_titles)) if dataset is not None and dataset.doc_titles else {}
         self.text = widgets.Text(value=query, placeholder="Type a query and press Enter", description="query",

@@ -910,3 +910,144 @@ def test_weights_and_texts_are_not_silently_misread(splade):
         splade.top_terms(dense)
     dense[5] = 2.0
     assert splade.top_terms(dense, 3) == [(splade.vocab[5], 2.0)]
+
+
+def test_scores_rank_as_numbers_whatever_their_dtype_and_nan_is_refused():
+    """top_k (and so every ranking) reads scores through validation.check_score_matrix: unsigned integers
+    no longer wrap under the minus sign, NaN is no longer ranked last in silence."""
+    assert sh.top_k(np.array([[0, 10, 7]], dtype=np.uint32), 3).tolist() == [[1, 2, 0]]
+    assert sh.ndcg_at_k(np.array([[0, 10, 7]], dtype=np.uint32), np.array([[0, 1.0, 0]])).tolist() == [1.0]
+    with pytest.raises(ValueError, match="scores contains nan at \\(query 0, document 0\\)"):
+        sh.top_k([[np.nan, 1.0, 2.0]], 2)
+    with pytest.raises(TypeError, match="matrix of booleans"):
+        sh.top_k(np.array([[True, False]]), 1)
+    bm25 = sh.BM25Retriever().index(["a", "b", "c"], ["wing", "flow", "heat"])
+    with pytest.raises(ValueError, match="scores contains nan"):
+        bm25.rank(np.array([[np.nan, 1.0, 0.5]]), 3)
+
+
+def test_a_hybrid_never_fuses_columns_of_different_documents():
+    one, two = sh.BM25Retriever(), sh.BM25Retriever()
+    two.name = "bm25 again"
+    hybrid = sh.HybridRetriever(r for r in (one, two))  # a generator is read once, and kept
+    assert hybrid.retrievers == [one, two]
+    hybrid.index(["a", "b"], ["wing flutter", "heat transfer"])
+    with pytest.raises(ValueError, match="2 document ids but 3 texts"):
+        hybrid.index(["a", "b"], ["wing flutter", "heat transfer", "EXTRA"])
+    one.index(["x", "y"], ["heat transfer", "wing flutter"])  # a component re-indexed on its own
+    with pytest.raises(ValueError, match=r"component\(s\) \['bm25'\] now hold other documents"):
+        hybrid.search(["flutter"])
+    hybrid.index(["a", "b"], ["wing flutter", "heat transfer"])  # the fix the message gives
+    assert hybrid.search(["flutter"], k=1)[0][0][0] == "a"
+
+
+def test_the_explorer_and_the_slider_refuse_bad_settings_when_built(mini, splade, dense):
+    from splade_helpers.widgets import AlphaSlider, Explorer
+
+    retrievers = {"bm25": sh.BM25Retriever(), "splade": sh.SpladeRetriever(splade), "dense": sh.DenseRetriever(dense)}
+    for name, r in retrievers.items():
+        r.index(mini.doc_ids[::-1] if name == "dense" else mini.doc_ids, mini.doc_texts[::-1] if name == "dense" else mini.doc_texts)
+    with pytest.raises(ValueError, match="indexed on the same documents, in the same order"):
+        sh.explore("laptop battery", retrievers)
+    retrievers["dense"].index(mini.doc_ids, mini.doc_texts)
+    for kwargs, message in (({"k": 0}, "k=0 must be an int >= 1"), ({"alpha": 5}, r"alpha=5 must be a number in \[0, 1\]")):
+        with pytest.raises(ValueError, match=message):
+            Explorer(retrievers, mini, **kwargs)
+    lab = sh.AlphaLab(mini, {n: r.scores(mini.query_texts) for n, r in retrievers.items()})
+    for kwargs, message in (({"alpha": 2.0}, r"alpha=2.0 must be a number in \[0, 1\]"),
+                            ({"query_id": "nope"}, "query_id='nope' is not one of the dataset's 20 query ids"),
+                            ({"fusion": "none"}, "fusion='none' is not supported"),
+                            ({"sparse": "colbert"}, "sparse='colbert' is not supported")):
+        with pytest.raises(ValueError, match=message):
+            AlphaSlider(lab, **kwargs)
+
+
+def test_a_dataset_is_checked_when_it_is_built():
+    def build(**changes):
+        fields = dict(name="x", doc_ids=["a"], doc_texts=["wing"], query_ids=["q"], query_texts=["flutter"], qrels={"q": {"a": 1}})
+        return sh.Dataset(**{**fields, **changes})
+
+    assert build().judged_query_ids == ["q"]
+    for changes, error, message in (
+        ({"qrels": {"q": {"zz": 1}}}, ValueError, "qrels judge document 'zz' for query 'q', and the corpus has no such"),
+        ({"qrels": {"q": {"a": "1"}}}, TypeError, r"qrels\['q'\]\['a'\]='1' must be an int"),
+        ({"qrels": {"q": {"a": -1}}}, ValueError, r"qrels\['q'\]\['a'\]=-1 must be an int >= 0"),
+        ({"qrels": [("q", "a", 1)]}, TypeError, "qrels must be a dict"),
+        ({"doc_texts": [None]}, TypeError, r"document texts\[0\] must be a str"),
+        ({"doc_titles": ["one", "two"]}, ValueError, "1 documents but 2 titles"),
+    ):
+        with pytest.raises(error, match=message):
+            build(**changes)
+
+
+def test_label_budget_refuses_bad_counts_seeds_and_sizes_by_name():
+    from splade_helpers.label_budget import intervals_on_n_queries
+
+    a, b = np.linspace(0, 1, 20), np.linspace(0.1, 0.9, 20)
+    for kwargs, error, message in (({"ns": 3}, TypeError, "ns=3 must be a list of query counts"),
+                                   ({"ns": []}, ValueError, "ns is empty"),
+                                   ({"ns": [5], "seed": -1}, ValueError, "seed=-1 must be an int >= 0"),
+                                   ({"ns": [5], "n_boot": 10**12}, ValueError, "n_boot=1000000000000 must be an int between"),
+                                   ({"ns": [5], "draws": 10**9}, ValueError, "draws=1000000000 must be an int between")):
+        with pytest.raises(error, match=message):
+            intervals_on_n_queries(a, b, **kwargs)
+
+
+def test_a_store_refuses_what_its_engine_would_answer_wrongly(tmp_path, splade, dense):
+    """Unicode-digit ids reopen; a path below a file is refused before encoding; query vectors with negative
+    weights or term ids beyond the model's vocabulary are refused; texts and titles are not zip-truncated."""
+    with q.open_store(tmp_path, "u", engine="edge", splade=splade, dense=dense) as store:
+        store.index(["①", "2", "10"], ["wing flutter", "heat transfer", "shock waves"])
+    with q.open_store(tmp_path, "u", engine="edge", splade=splade, dense=dense) as store:
+        assert store.doc_ids == ["2", "10", "①"]
+        v = store.query_vectors(["flutter"], kinds="splade")["splade"][0]  # one kind, as a string
+        with pytest.raises(ValueError, match="splade query vector has a negative weight"):
+            store.search("splade", q.SparseVec(v.indices, [-x for x in v.values]))
+        with pytest.raises(ValueError, match="term id 40000; this store's model has 30,522 terms"):
+            store.search("splade", q.SparseVec([40000], [1.0]))
+        with pytest.raises(ValueError, match="3 document ids but 1 texts"):
+            store.holds(["①", "2", "10"], ["only one"])
+        with pytest.raises(ValueError, match="3 document ids but 0 titles"):
+            store.index(["①", "2", "10"], ["a", "b", "c"], titles=[])
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="notes.txt' is a file, so no folder can be made inside it"):
+        q.open_store(tmp_path / "notes.txt" / "sub", "c", engine="edge", splade=splade, dense=dense)
+    with pytest.raises(TypeError, match="path='' must be a folder path"):
+        q.open_store("", "c", engine="edge", splade=splade, dense=dense)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_evaluate_refuses_an_empty_json_path(capsys):
+    assert evaluate_main(["--dataset", "mini", "--retrievers", "bm25", "--json", ""]) == 2
+    assert "--json='' must be a path" in capsys.readouterr().err
+
+
+def test_small_helpers_refuse_what_they_would_misread():
+    """match_contributions, the article's formula, cranfield_gain, format_table and setup_course, by name."""
+    from splade_helpers.article import article_hybrid_score
+
+    vocab = ["a", "b", "c"]
+    assert sh.match_contributions(np.array([1.0, 1.0, 0.0]), np.array([2.0, 0.0, 1.0]), vocab) == [("a", 1.0, 2.0, 2.0)]
+    with pytest.raises(ValueError, match="query holds the weight nan"):
+        sh.match_contributions(np.array([np.nan, 1.0, 1.0]), np.ones(3), vocab)
+    with pytest.raises(ValueError, match="doc has 4 columns; this model's vectors have 3"):
+        sh.match_contributions(np.ones(3), np.ones(4), vocab)
+    good = {"dense": [1.0, 0.0], "sparse": {"indices": [1, 2], "values": [0.5, 1.0]}}
+    assert article_hybrid_score(good, good) == pytest.approx(0.7 + 0.3 * 1.25 / 3)
+    for bad, error, message in (
+        ({"dense": [1.0, 0.0], "sparse": {"indices": [1, 2, 3], "values": [0.5, 1.0]}}, ValueError, "3 term ids but 2 weights"),
+        ({"dense": [1.0, 0.0], "sparse": {"indices": [1, 1], "values": [0.5, 1.0]}}, ValueError, "repeats term id 1"),
+        ({"dense": [np.nan, 0.0], "sparse": {"indices": [1], "values": [0.5]}}, ValueError, "finite numbers"),
+        ({"dense": [1.0, 0.0, 3.0], "sparse": {"indices": [1], "values": [0.5]}}, ValueError, "has 2 numbers and doc_repr"),
+        ({"dense": [1.0, 0.0]}, TypeError, "doc_repr must be a dict"),
+    ):
+        with pytest.raises(error, match=message):
+            article_hybrid_score(good, bad)
+    assert [sh.cranfield_gain(c) for c in (1, 4, -1)] == [4, 1, 0]
+    for code in (True, 1.0):
+        with pytest.raises(TypeError, match=f"code={code!r} must be an int"):
+            sh.cranfield_gain(code)
+    with pytest.raises(TypeError, match="rows\\[0\\] must be a row of compare_retrievers"):
+        sh.format_table([{"a": 1}])
+    with pytest.raises(TypeError, match="seed=1.5 must be an int"):
+        sh.setup_course(1.5)

@@ -239,6 +239,13 @@ def test_a_model_folder_is_not_a_place_for_collections(tmp_path, capsys):
         assert load_main(["--dataset", "mini", "--path", str(path)]) == 2
         assert "a model folder" in capsys.readouterr().err
     assert sorted(f.name for f in model.iterdir()) == before
+    st_model = tmp_path / "st-model"  # a sentence-transformers folder: modules.json beside its own config
+    st_model.mkdir()
+    (st_model / "modules.json").write_text("[]")
+    (st_model / "config_sentence_transformers.json").write_text("{}")
+    with pytest.raises(ValueError, match="lies inside .*st-model', which is a model folder"):
+        q.open_store(st_model / "qdrant-data", "c", engine="edge")
+    assert sorted(f.name for f in st_model.iterdir()) == ["config_sentence_transformers.json", "modules.json"]
     project = tmp_path / "project"  # a folder with a config.json of its own (no weights) is not a model
     project.mkdir()
     (project / "config.json").write_text("{}")
@@ -351,7 +358,9 @@ def test_evaluate_an_existing_store_as_it_is(mini, splade, dense, monkeypatch):
     for name, other in (("bm25", "bm25"), ("splade", "splade"), ("dense", "dense"), (hybrid_label("memory"), "hybrid")):
         for metric in ("nDCG@10", "R@100", "MRR@10"):
             assert through[name][metric] == pytest.approx(memory[other][metric], abs=1e-9), (name, metric)
-    fewer = Dataset("mini-10", mini.doc_ids[:10], mini.doc_texts[:10], mini.query_ids, mini.query_texts, mini.qrels)
+    ten = set(mini.doc_ids[:10])  # a Dataset's qrels judge documents of its corpus
+    fewer = Dataset("mini-10", mini.doc_ids[:10], mini.doc_texts[:10], mini.query_ids, mini.query_texts,
+                    {q: {d: g for d, g in judged.items() if d in ten} for q, judged in mini.qrels.items()})
     with pytest.raises(ValueError, match="holds 52 documents that are not the 10 given"):
         compare_retrievers(fewer, backend=store)
     assert store.count() == 52  # untouched

@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="report metrics over queries that trained --splade-model, labelled, instead of refusing")
     args = parser.parse_args(argv)
     try:
-        if args.json:  # before the run, not after it; an existing file only if this command wrote it
+        if args.json is not None:  # before the run, not after it; an existing file only if this command wrote it
             json_path = check_output_file(args.json, "--json", ours)
         dataset = load_dataset(args.dataset)
         names = retriever_names(args.retrievers)
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{hybrid_label('engine')}: fused inside the engine, {fusion['fusion'].upper()} over each top "
               f"{fusion['prefetch_limit']} of {', '.join(fusion['vectors'])} (what a deployment runs); "
               f"{hybrid_label('memory')}: the recommended hybrid over every document's score, in memory, for comparison.")
-    if args.json:
+    if args.json is not None:
         record = {"made_by": MADE_BY, "dataset": dataset.name, "k": args.k, "backend": args.backend, "queries": args.queries,
                   "split_seed": seed, "splade_model": (args.splade_model or os.environ.get("SPLADE_MODEL") or DEFAULT_SPLADE_MODEL) if affected else None,
                   "trained_queries_included": len(leaked), "trained_query_ids": leaked, "warning": warning, "notes": notes,

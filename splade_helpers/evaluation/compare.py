@@ -213,6 +213,13 @@ def format_table(rows: list[dict], show_time: bool = True) -> str:
 
     Introduced in notebook 00 (section 5, "The Cranfield table").
     """
+    needed = {"retriever", *MEASURES, *(["encode_s"] if show_time else [])}
+    if not isinstance(rows, (list, tuple)):
+        raise TypeError(f"rows must be the list compare_retrievers returns, got {type(rows).__name__}.")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not needed <= set(row):
+            raise TypeError(f"rows[{i}] must be a row of compare_retrievers (a dict with {sorted(needed)}), got "
+                            f"{str(row)[:60]!r}; pass compare_retrievers(...)'s list.")
     width = max([10, *(len(r["retriever"]) + 2 for r in rows)])
     head = f"{'retriever':<{width}}" + "".join(f"{m:>9}" for m in MEASURES) + (f"{'encode s':>10}" if show_time else "")
     lines = [head, "-" * len(head)]

@@ -94,11 +94,13 @@ class EdgeStore(QdrantStore):
         self._temporary = path is None
         if path is None:
             path = tempfile.mkdtemp(prefix="splade-edge-")
-        elif not isinstance(path, (str, os.PathLike)):
+        elif not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise TypeError(f"path={path!r} must be a folder path (str) or None for a temporary folder.")
         self.root = Path(path).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")
+        if not (base := folders.existing_ancestor(self.root.absolute())).is_dir():  # refused now, not after the encoding
+            raise ValueError(f"path={str(self.root)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
         if not self._temporary:
             folders.check_not_in_model(self.root, "path")  # a collection inside a model folder would change the model
         self.folder = self.root / self.collection

@@ -192,7 +192,7 @@ class StoreQueries(ABC):
     def query_vectors(self, queries: Sequence[str], kinds: Sequence[str] = VECTOR_NAMES) -> dict[str, list]:
         """Per query, the vectors of each kind asked for: dense lists (``None`` for an empty query), sparse vectors."""
         queries = check_texts(queries, "queries")
-        kinds = [check_choice(k, "kind", VECTOR_NAMES) for k in kinds]
+        kinds = [check_choice(k, "kind", VECTOR_NAMES) for k in ([kinds] if isinstance(kinds, str) else kinds)]
         self._check_encoders(kinds)
         out: dict[str, list] = {}
         if DENSE_VECTOR in kinds:
@@ -222,6 +222,13 @@ class StoreQueries(ABC):
             vec = check_sparse(*vector, where=f"{using} query vector")
         else:
             raise TypeError(f"a {using!r} query must be a sparse vector (indices, values), got {type(vector).__name__}.")
+        if any(x < 0 for x in vec.values):  # as the stored points' (schema.check_point): scores would rank in reverse
+            raise ValueError(f"the {using} query vector has a negative weight ({min(vec.values):g}); SPLADE's and BM25's "
+                             f"weights are >= 0. Encode the query with the store's encoders (query_vectors).")
+        vocab = getattr(getattr(self, "_splade", None), "vocab_size", None)
+        if using == SPLADE_VECTOR and vocab and len(vec) and vec.indices[-1] >= vocab:
+            raise ValueError(f"the splade query vector has the term id {vec.indices[-1]}; this store's model has "
+                             f"{vocab:,} terms (ids 0 to {vocab - 1:,}). Encode the query with the same model.")
         return Nearest(using, vec, limit, conditions) if len(vec) else None
 
     def _hits(self, rows: list[tuple[str, float, dict | None]]) -> Hits:

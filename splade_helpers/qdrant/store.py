@@ -262,7 +262,7 @@ class QdrantStore(StoreQueries):
         doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         titles = check_texts(titles, "titles") if titles is not None else None
-        if titles and len(titles) != len(doc_ids):
+        if titles is not None and len(titles) != len(doc_ids):
             raise ValueError(f"{len(doc_ids)} document ids but {len(titles)} titles; pass one title per document.")
         check_extra(extra, len(doc_ids))
         layout = self.layout()
@@ -331,12 +331,11 @@ class QdrantStore(StoreQueries):
 
     def holds(self, doc_ids: Sequence[str], texts: Sequence[str] | None = None) -> bool:
         """True if the collection holds exactly these documents (and, if given, these texts)."""
+        doc_ids = check_unique_ids(doc_ids, "doc_ids") if texts is None else check_documents(doc_ids, texts)[0]
         if set(doc_ids) != set(self.doc_ids) or len(doc_ids) != len(self.doc_ids):
             return False
-        if texts is None:
-            return True
-        stored = self._stored_texts()
-        return all(stored.get(d) == t for d, t in zip(doc_ids, texts))
+        stored = self._stored_texts() if texts is not None else {}
+        return texts is None or all(stored.get(d) == t for d, t in zip(doc_ids, texts))
 
     @abstractmethod
     def _retrieve(self, point_ids: list[str]) -> list[StoredPoint]:
@@ -395,6 +394,6 @@ class QdrantStore(StoreQueries):
 
 
 def _natural(doc_id: str) -> tuple:
-    """Sort key: numeric ids in numeric order ("2" before "10"), then the rest."""
-    return (0, int(doc_id), "") if doc_id.isdigit() else (1, 0, doc_id)
+    """Sort key: ASCII-digit ids in numeric order ("2" before "10", "02" after "2"), then the rest ("①" among them)."""
+    return (0, int(doc_id), doc_id) if doc_id.isascii() and doc_id.isdigit() else (1, 0, doc_id)
 

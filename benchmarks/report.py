@@ -212,7 +212,7 @@ def training_results(r: dict) -> list[str]:
             *table(["configuration", "nDCG@10", "vs bundled [95 % CI]", "reads", "vs BM25 [95 % CI]", "doc / query non-zeros",
                     "FLOPS"], explored),
             f"Documents read to 256 tokens; FLOPS: expected multiplications per query-document pair. Measured on "
-            f"{m.get('cpus', '?')} cores ({reproduce(r, 'python benchmarks/training.py --save')}). "
+            f"{m.get('cpus', '?')} cores (`{r.get('command', 'python benchmarks/training.py --save')}`). "
             f"{r['note'] + ' ' if r.get('note') else ''}Training times are "
             f"left out of this table: each model's time is that of the run that trained it (some on a machine shared with "
             f"other jobs); [performance.md](performance.md) has the speed measured side by side.", "", END]

@@ -49,8 +49,8 @@ def _check_repr(r: object, name: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise TypeError(f"{name}['dense'] must be a list of numbers, got {str(r['dense'])[:60]!r}.") from None
     if dense.ndim != 1 or not np.isfinite(dense).all():
-        raise ValueError(f"{name}['dense'] must be one vector of finite numbers, got shape {dense.shape} "
-                         f"{'with NaN or infinity' if dense.ndim == 1 else ''}.")
+        raise ValueError(f"{name}['dense'] must be one vector of finite numbers, got shape {dense.shape}"
+                         f"{' with NaN or infinity' if dense.ndim == 1 else ''}.")
     check_sparse_vector(r["sparse"]["indices"], r["sparse"]["values"], 2**32, f"{name}['sparse']")  # no silent zip cut or repeat
     return dense
 

@@ -42,16 +42,17 @@ _CRANFIELD_SOURCE = "cran.tar.gz from http://ir.dcs.gla.ac.uk/resources/test_col
 
 
 def _check_qrels(qrels: object, doc_ids: set[str]) -> None:
-    """``{query id: {doc id: gain}}`` with gains integers >= 0 and every judged document in the corpus."""
-    if not isinstance(qrels, dict) or not all(isinstance(v, dict) for v in qrels.values()):
+    """``{query id: {doc id: gain}}`` with integer gains (<= 0: judged not relevant), judged documents in the corpus."""
+    if not isinstance(qrels, dict):
         raise TypeError(f"qrels must be a dict {{query id: {{doc id: gain}}}}, got {type(qrels).__name__}.")
     for qid, judged in qrels.items():
+        if not isinstance(judged, dict):
+            raise TypeError(f"qrels[{qid!r}] must be a dict {{doc id: gain}}, got {type(judged).__name__}.")
         for did, gain in judged.items():
             if did not in doc_ids:
                 raise ValueError(f"qrels judge document {did!r} for query {qid!r}, and the corpus has no such document; "
                                  f"drop the judgment or add the document.")
-            check_int(gain, f"qrels[{qid!r}][{did!r}]", minimum=0,
-                      hint="Gains are integers >= 0 (0 = judged not relevant).")
+            check_int(gain, f"qrels[{qid!r}][{did!r}]", hint="Gains are integers (0 or less = judged not relevant).")
 
 
 @dataclass(frozen=True)

@@ -967,11 +967,12 @@ def test_a_dataset_is_checked_when_it_is_built():
         fields = dict(name="x", doc_ids=["a"], doc_texts=["wing"], query_ids=["q"], query_texts=["flutter"], qrels={"q": {"a": 1}})
         return sh.Dataset(**{**fields, **changes})
 
-    assert build().judged_query_ids == ["q"]
+    assert build().judged_query_ids == ["q"] and build(qrels={"q": {"a": -1}}).judged_query_ids == []  # <= 0: not relevant
     for changes, error, message in (
         ({"qrels": {"q": {"zz": 1}}}, ValueError, "qrels judge document 'zz' for query 'q', and the corpus has no such"),
         ({"qrels": {"q": {"a": "1"}}}, TypeError, r"qrels\['q'\]\['a'\]='1' must be an int"),
-        ({"qrels": {"q": {"a": -1}}}, ValueError, r"qrels\['q'\]\['a'\]=-1 must be an int >= 0"),
+        ({"qrels": {"q": [("a", 1)]}}, TypeError, r"qrels\['q'\] must be a dict \{doc id: gain\}, got list"),
+        ({"qrels": {"q": {"a": 1.5}}}, TypeError, r"qrels\['q'\]\['a'\]=1.5 must be an int"),
         ({"qrels": [("q", "a", 1)]}, TypeError, "qrels must be a dict"),
         ({"doc_texts": [None]}, TypeError, r"document texts\[0\] must be a str"),
         ({"doc_titles": ["one", "two"]}, ValueError, "1 documents but 2 titles"),
@@ -1007,12 +1008,13 @@ def test_a_store_refuses_what_its_engine_would_answer_wrongly(tmp_path, splade, 
             store.search("splade", q.SparseVec([40000], [1.0]))
         with pytest.raises(ValueError, match="3 document ids but 1 texts"):
             store.holds(["①", "2", "10"], ["only one"])
-        with pytest.raises(ValueError, match="3 document ids but 0 titles"):
-            store.index(["①", "2", "10"], ["a", "b", "c"], titles=[])
+        with pytest.raises(ValueError, match="3 document ids but 1 titles"):
+            store.index(["①", "2", "10"], ["a", "b", "c"], titles=["one"])
+        assert not store.holds(["①", "2", "10"], (t for t in ["WRONG"] * 3))  # a generator of texts is read, not lost
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="notes.txt' is a file, so no folder can be made inside it"):
         q.open_store(tmp_path / "notes.txt" / "sub", "c", engine="edge", splade=splade, dense=dense)
-    with pytest.raises(TypeError, match="path='' must be a folder path"):
+    with pytest.raises(ValueError, match="path='' names no folder"):
         q.open_store("", "c", engine="edge", splade=splade, dense=dense)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 

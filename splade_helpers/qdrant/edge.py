@@ -94,8 +94,10 @@ class EdgeStore(QdrantStore):
         self._temporary = path is None
         if path is None:
             path = tempfile.mkdtemp(prefix="splade-edge-")
-        elif not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path={path!r} must be a folder path (str) or None for a temporary folder.")
+        elif not os.fspath(path):
+            raise ValueError("path='' names no folder; give one (e.g. 'qdrant-data') or None for a temporary folder.")
         self.root = Path(path).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")

@@ -261,7 +261,7 @@ class QdrantStore(StoreQueries):
         """
         doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        titles = check_texts(titles, "titles") if titles is not None else None
+        titles = (check_texts(titles, "titles") or None) if titles is not None else None  # [] = no titles, as in Dataset
         if titles is not None and len(titles) != len(doc_ids):
             raise ValueError(f"{len(doc_ids)} document ids but {len(titles)} titles; pass one title per document.")
         check_extra(extra, len(doc_ids))
@@ -331,7 +331,7 @@ class QdrantStore(StoreQueries):
 
     def holds(self, doc_ids: Sequence[str], texts: Sequence[str] | None = None) -> bool:
         """True if the collection holds exactly these documents (and, if given, these texts)."""
-        doc_ids = check_unique_ids(doc_ids, "doc_ids") if texts is None else check_documents(doc_ids, texts)[0]
+        doc_ids, texts = (check_unique_ids(doc_ids, "doc_ids"), None) if texts is None else check_documents(doc_ids, texts)
         if set(doc_ids) != set(self.doc_ids) or len(doc_ids) != len(self.doc_ids):
             return False
         stored = self._stored_texts() if texts is not None else {}
@@ -394,6 +394,6 @@ class QdrantStore(StoreQueries):
 
 
 def _natural(doc_id: str) -> tuple:
-    """Sort key: ASCII-digit ids in numeric order ("2" before "10", "02" after "2"), then the rest ("①" among them)."""
+    """Sort key: ASCII-digit ids in numeric order ("2" before "10"; "02" and "2" by text), then the rest ("①" too)."""
     return (0, int(doc_id), doc_id) if doc_id.isascii() and doc_id.isdigit() else (1, 0, doc_id)
 

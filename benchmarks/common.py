@@ -117,10 +117,15 @@ def save(name: str, result: dict, path: str | Path | None = None) -> Path:
     Keys keep the order in which the script builds them (fixed by its code, so deterministic): notebooks
     print some of these dicts in their order (05 its targets), which sorting would change.
     """
-    path = Path(path) if path else RESULTS / f"{name}.json"
+    path = result_path(name, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     return path
+
+
+def result_path(name: str, path: str | Path | None = None) -> Path:
+    """Where ``--save`` writes a result: ``path``, or ``benchmarks/results/<name>.json``."""
+    return Path(path) if path else RESULTS / f"{name}.json"
 
 
 def finish(name: str, result: dict, save_to: str | None, *, stem: str | None = None) -> dict:

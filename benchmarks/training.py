@@ -253,7 +253,7 @@ def main() -> None:
             "mini_train_s": round(mini_s, 1), "target_mini_s": TARGET_MINI_S,
             "epoch_seconds": {str(k): round(v, 1) for k, v in epochs.items()}, "target_epoch_s": TARGET_EPOCH_S,
             "target_met": bool(epochs) and epochs[128] <= TARGET_EPOCH_S and mini_s < TARGET_MINI_S, "results": []}
-    stored = common.RESULTS / "training.json" if args.save == "" else Path(args.save) if args.save else None
+    stored = common.result_path("training", args.save) if args.save is not None else None
     if not args.speed_only:
         line.update(quality(ds, tune, test, args.only))
         line.update(machine=common.machine_info(), command=common.command())  # the load average at the end of the run

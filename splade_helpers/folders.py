@@ -103,11 +103,16 @@ def check_output_folder(path: object, name: str, owned: Owned | None,
             shown = ", ".join(repr(f) for f in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise ValueError(f"{name}={str(p)!r} holds files the package did not write, or that changed after it wrote "
                              f"them ({shown}); it never deletes or overwrites them. {fix}")
-    base = existing_ancestor(p.parent)
-    if not base.is_dir():
-        raise ValueError(f"{name}={str(p)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
-    _check_writable(base, p, name, "choose a writable folder.")
+    _check_writable(check_creatable(p, name), p, name, "choose a writable folder.")
     return p
+
+
+def check_creatable(path: Path, name: str) -> Path:
+    """The nearest existing ancestor of ``path``'s parent; a ``ValueError`` naming ``name`` when it is a file."""
+    base = existing_ancestor(Path(path).absolute().parent)
+    if not base.is_dir():
+        raise ValueError(f"{name}={str(path)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
+    return base
 
 
 def swap(a: Path, b: Path) -> None:

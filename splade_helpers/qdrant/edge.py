@@ -101,8 +101,7 @@ class EdgeStore(QdrantStore):
         self.root = Path(path).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"path={str(self.root)!r} is a file; Qdrant Edge needs a folder.")
-        if not (base := folders.existing_ancestor(self.root.absolute())).is_dir():  # refused now, not after the encoding
-            raise ValueError(f"path={str(self.root)!r}: {str(base)!r} is a file, so no folder can be made inside it.")
+        folders.check_creatable(self.root, "path")  # refused now, not after the encoding
         if not self._temporary:
             folders.check_not_in_model(self.root, "path")  # a collection inside a model folder would change the model
         self.folder = self.root / self.collection

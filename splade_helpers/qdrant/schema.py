@@ -200,9 +200,16 @@ def check_point(point: object, dim: int) -> StoredPoint:
             check_dense(v, dim, where)
         elif not isinstance(v, SparseVec):
             raise TypeError(f"{where} must be a SparseVec, got {type(v).__name__}; build points with iter_points.")
-        elif any(x < 0 for x in v.values):
-            raise ValueError(f"{where} has a negative weight ({min(v.values):g}); SPLADE's and BM25's weights are >= 0.")
+        else:
+            check_non_negative(v, where)
     return point
+
+
+def check_non_negative(v: SparseVec, where: str, fix: str = "") -> SparseVec:
+    """``v`` if no weight is negative (a negative query weight would rank documents in reverse)."""
+    if any(x < 0 for x in v.values):
+        raise ValueError(f"{where} has a negative weight ({min(v.values):g}); SPLADE's and BM25's weights are >= 0.{fix}")
+    return v
 
 
 def record_point(record) -> StoredPoint:

@@ -18,7 +18,8 @@ import scipy.sparse as sp
 from ..bm25 import BM25Vectors
 from ..fusion import ENGINE_FUSIONS, RRF_K, qdrant_rrf_k
 from ..validation import check_alpha, check_choice, check_int, check_number, check_texts, check_weights
-from .schema import BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, VECTOR_NAMES, SparseVec, check_dense, check_sparse, csr_row
+from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, VECTOR_NAMES, SparseVec, check_dense, check_non_negative,
+                     check_sparse, csr_row)
 
 if TYPE_CHECKING:
     from ..dense import DenseEncoder
@@ -222,9 +223,7 @@ class StoreQueries(ABC):
             vec = check_sparse(*vector, where=f"{using} query vector")
         else:
             raise TypeError(f"a {using!r} query must be a sparse vector (indices, values), got {type(vector).__name__}.")
-        if any(x < 0 for x in vec.values):  # as the stored points' (schema.check_point): scores would rank in reverse
-            raise ValueError(f"the {using} query vector has a negative weight ({min(vec.values):g}); SPLADE's and BM25's "
-                             f"weights are >= 0. Encode the query with the store's encoders (query_vectors).")
+        check_non_negative(vec, f"the {using} query vector", " Encode the query with the store's encoders (query_vectors).")
         vocab = getattr(getattr(self, "_splade", None), "vocab_size", None)
         if using == SPLADE_VECTOR and vocab and len(vec) and vec.indices[-1] >= vocab:
             raise ValueError(f"the splade query vector has the term id {vec.indices[-1]}; this store's model has "

@@ -63,6 +63,7 @@ def test_notebook_benchmark_runs_a_folder_of_notebooks(tmp_path):
     assert out["benchmark"] == "notebooks" and list(out["seconds"]) == ["00_tiny"]
     cells = out["slowest_cells"]["00_tiny"]
     assert [i for i, _ in cells] == [2, 1] and cells[0][1] >= 0.3  # the sleeping cell is the slowest
+    assert out["first_cell_s"]["00_tiny"] < 0.3 <= cells[0][1]  # the first code cell is timed on its own (the imports' share)
     assert out["met"] == {} and not out["targets_met"]  # targets are for the whole course, not judged on one notebook
     assert "`00_tiny`" in saved(tmp_path, "notebooks_warm", out)
     assert nbformat.read(folder / "00_tiny.ipynb", as_version=4).cells[1].outputs == []  # nothing written to the notebooks

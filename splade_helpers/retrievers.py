@@ -251,7 +251,7 @@ def build_retrievers(
 ) -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (``fusion.RECOMMENDED_HYBRID``) shares its components.
 
-    Introduced in notebook 06 (section 6, "Choosing a recipe without the test queries").
+    Not called by the notebooks; used by compare_retrievers (python -m splade_helpers.evaluation) and training.teacher_scores.
 
     Args:
         names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).

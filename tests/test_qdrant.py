@@ -523,7 +523,7 @@ def cranfield_stores(cranfield, splade, dense):
 
 def test_every_query_type_is_equal_on_edge_in_memory_and_in_local_mode(cranfield, cranfield_stores, splade, dense):
     """Single vectors, RRF (Qdrant's default k, k=60 weighted), DBSF, the article's formula, a filter: Qdrant Edge on
-    all 225 queries, qdrant-client's local mode (pure Python, about 100x slower) on every twelfth one (19 queries; at
+    all 225 queries, qdrant-client's local mode (pure Python, thousands of times slower on sparse queries) on every twelfth one (19 queries; at
     every fourth, local mode took most of this test's two minutes in CI)."""
     edge, local = cranfield_stores["edge"], cranfield_stores["local"]
     vectors = edge.query_vectors(cranfield.query_texts)

@@ -136,7 +136,7 @@ def notebooks(r: dict) -> list[str]:
         rows.append([f"`{name}`", f"{sec:.1f}", cells])
     rows.append(["**total**", f"**{r['total_s']:.1f}**", ""])
     labels = {"total_s": "all notebooks, 00–07 with 05a", "total_00_05_s": "notebooks 00–05a (without training and the index lesson)"}
-    return [*table(["notebook", "seconds (this machine)", "slowest cells"], rows), *targets(r, labels, " s")]
+    return [*table(["notebook", "seconds (this machine)", "slowest cells (position in the file from 0, markdown cells counted)"], rows), *targets(r, labels, " s")]
 
 
 def qdrant_scale(r: dict) -> list[str]:

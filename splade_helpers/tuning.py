@@ -235,7 +235,7 @@ def format_interval(comparison: Mapping[str, float] | None) -> str:
 def interval_verdict(comparison: Mapping[str, float] | None) -> str:
     """How a paired interval reads: "better" or "worse" only when it excludes zero, else "no detectable difference".
 
-    Introduced in notebook 06 (section 4, "Sparsity on demand: the lambda sweep").
+    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
 
     Args:
         comparison: what :func:`paired_comparison` returns (a - b), or None for a row with nothing to compare (gives "").

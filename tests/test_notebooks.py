@@ -141,3 +141,18 @@ def test_executing_with_nb_py_adds_the_pngs_and_figures_only_refreshes_stale_one
     assert "1 figure PNGs drawn" in tool("--figures-only", str(out))
     [figure] = figure_outputs(out)
     assert figure["metadata"][PNG]["plotly_sha256"] == nb_tool.plotly_digest(stale["data"][PLOTLY])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_is_committed_executed_and_mostly_compared(path):
+    """nbval compares only cells saved with an execution count, and skips cells tagged to be ignored: every code cell
+    is executed in order (Restart & Run All), and at least 70 % of the code cells with output are compared."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    counts = [c.get("execution_count") for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), (
+        f"{path.name}: execution counts {counts}; re-run it top to bottom with `python tools/nb.py {path.relative_to(ROOT)}`")
+    with_output = [c for c in cells if c.get("outputs")]
+    ignored = [c for c in with_output if {"nbval-ignore-output", "nbval-skip"} & set(c.get("metadata", {}).get("tags", []))]
+    share = 1 - len(ignored) / len(with_output)
+    assert share >= 0.7, (f"{path.name}: only {share:.0%} of its {len(with_output)} code cells with output are compared by "
+                          "nbval; tag a cell nbval-ignore-output only for timings, widget views, progress and versions")

@@ -1,6 +1,6 @@
 """``python -m splade_helpers.qdrant``: load a dataset into a Qdrant collection.
 
-    python -m splade_helpers.qdrant --dataset cranfield [--path qdrant-data] [--engine edge|local|server]
+    python -m splade_helpers.qdrant --dataset cranfield [--path qdrant-data] [--collection NAME] [--engine edge|local|server]
 
 Re-running it updates the same points (UUID5 ids), so an interrupted load is finished by running
 it again. Prints one ``upserted N`` line per acknowledged batch.

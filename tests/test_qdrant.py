@@ -650,3 +650,31 @@ def test_the_load_command_explains_a_locked_folder(tmp_path, splade, dense):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "holds 3 documents that are not in this load" in proc.stderr, proc.stderr
     assert time.perf_counter() - start < 120
+
+
+@pytest.mark.parametrize("wal", [True, False])
+def test_a_deletion_survives_a_process_that_dies_without_closing(tmp_path, splade, dense, wal):
+    first = q.EdgeStore(tmp_path / "db", "c", wal=wal, splade=splade, dense=dense)
+    first.index(list(DOCS), list(DOCS.values()))
+    first.close()
+    script = ("import os, sys; from splade_helpers import qdrant as q; "
+              "s = q.EdgeStore(sys.argv[1], 'c', wal=sys.argv[2] == '1'); s.delete(['b']); os._exit(0)")  # no close, no flush
+    died = subprocess.run([sys.executable, "-c", script, str(tmp_path / "db"), str(int(wal))], capture_output=True, text=True)
+    assert died.returncode == 0, died.stderr
+    again = q.EdgeStore(tmp_path / "db", "c")
+    try:
+        assert again.count() == 2 and sorted(again.doc_ids) == ["a", "c"]
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize(("text", "locked"), [
+    ("failed to open WAL /x/wal: Can't init WAL: Kind(WouldBlock)", True), ("the folder is locked", True),
+    ("lock file held by pid 7", True), ("bad block in segment 3", False), ("clock went backwards", False),
+    ("segment unlocked twice", False)])
+def test_only_a_lock_error_is_reported_as_a_locked_folder(tmp_path, text, locked):
+    from splade_helpers.qdrant.edge import _explain
+
+    err = _explain(Exception(text), tmp_path)
+    assert isinstance(err, q.FolderLockedError) is locked
+    assert locked or text in str(err)

@@ -7,12 +7,13 @@ DBSF / formula fusion, a write-ahead log. Facts that matter in practice (measure
 * dense search is brute force until :meth:`EdgeStore.optimize` builds the HNSW graph (the engine
   indexes a segment once it exceeds its indexing threshold);
 * the IDF of the ``bm25`` vector counts deleted points until the vacuum rewrites their segment, which
-  ``optimize()`` does only once more than 20 % of a segment of at least 1,000 vectors is deleted (Qdrant's
-  defaults ``deleted_threshold`` and ``vacuum_min_vector_number``; notebook 05a shows both sides);
+  ``optimize()`` does only once more than 20 % of a segment of at least 1,000 points is deleted (Qdrant's
+  defaults ``deleted_threshold`` and ``vacuum_min_vector_number``, which counts points despite its name;
+  notebook 05a shows both sides);
 * one open store at a time may hold a folder (a file lock), even within one process; a second open is refused;
 * the write-ahead log preallocates its files (tens of MB of apparent size even for a few
   points); ``wal=False`` avoids it, and then writes are durable only once ``flush()`` returns
-  (:meth:`EdgeStore.index` flushes after every load);
+  (the store's own writes, ``index``, ``upsert``, ``delete`` and ``copy_to``, flush before they return);
 * on a full disk the engine crashes the process ("Bus error") when it creates, opens or writes a
   folder, so free space is checked first (:mod:`.room`), and the refusal names the folder and the space.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -78,7 +80,8 @@ class EdgeStore(QdrantStore):
             :meth:`close` or when the store is garbage-collected.
         collection: the collection's sub-folder.
         wal: keep a write-ahead log (default ``True``, as Qdrant does). ``False`` saves its
-            preallocated files; acknowledged writes are then durable only after :meth:`flush`.
+            preallocated files; a write is then durable only after :meth:`flush` (the store's own
+            writes flush before they return).
         splade, dense, bm25_k1, bm25_b: see :class:`~.store.QdrantStore`.
 
     An existing collection folder is opened (and its documents listed) at once; it is created or
@@ -246,7 +249,7 @@ class EdgeStore(QdrantStore):
         """Run the engine's optimizers until none has work; blocks. True if any ran.
 
         They build HNSW for ``dense`` above the indexing threshold, and vacuum a segment of at least 1,000
-        vectors more than 20 % of which are deleted (Qdrant's defaults); otherwise deleted points still count
+        points more than 20 % of which are deleted (Qdrant's defaults); otherwise deleted points still count
         in BM25's IDF.
         """
         shard = self._ready()
@@ -321,7 +324,7 @@ def _release(shard_box: list, temporary: str | None) -> None:
 
 def _explain(exc: Exception, folder: Path) -> Exception:
     text = str(exc)
-    if "WouldBlock" in text or "lock" in text.lower():
+    if "WouldBlock" in text or re.search(r"\block(ed|ing)?\b", text, re.IGNORECASE):  # not "block", "clock", "unlocked"
         return FolderLockedError(
             f"The Qdrant Edge folder {str(folder)!r} is already open (in this kernel, another notebook, a script or "
             f"another process). Qdrant Edge lets one open store hold a folder at a time, even within one process: "

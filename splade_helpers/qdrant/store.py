@@ -255,9 +255,10 @@ class QdrantStore(StoreQueries):
 
         Everything that can be refused is refused before the documents are encoded; nothing is written before
         they are. With ``if_exists="recreate"`` an existing collection is replaced only once the new one is
-        complete on Qdrant Edge (built beside it, then swapped). With ``if_exists="reuse"`` the collection must
-        hold no document outside ``doc_ids`` (it would stay searchable and count in BM25's IDF): that finishes
-        an interrupted load of the same documents, or updates their texts.
+        complete on Qdrant Edge (built beside it, then swapped); on a server it is deleted first (for a live
+        service, load under another collection name and move a collection alias to it). With
+        ``if_exists="reuse"`` the collection must hold no document outside ``doc_ids`` (it would stay searchable
+        and count in BM25's IDF): that finishes an interrupted load of the same documents, or updates their texts.
         """
         doc_ids, texts = check_documents(doc_ids, texts)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -276,10 +277,9 @@ class QdrantStore(StoreQueries):
                           on_batch=on_batch)
 
     def _load(self, points: Iterable[StoredPoint], layout: Layout, replace: bool, order: Sequence[str], **upsert) -> int:
-        """Upsert ``points`` (into a new collection with ``layout`` when ``replace``), flush, refresh the document ids."""
+        """Upsert ``points`` (into a new collection with ``layout`` when ``replace``), refresh the document ids."""
         with self._writing(layout) if replace else nullcontext():
             sent = self.upsert(points, **upsert)
-            self.flush()
         self._refresh_ids(order=order)
         return sent
 
@@ -287,7 +287,8 @@ class QdrantStore(StoreQueries):
                progress: bool | None = None, on_batch: Callable[[int], None] | None = None) -> int:
         """Upsert validated points in batches (each acknowledged before the next); returns how many were sent.
 
-        ``on_batch(sent)`` is called after every acknowledged batch with the running total.
+        ``on_batch(sent)`` is called after every acknowledged batch with the running total. The store is flushed
+        before returning, so the points are durable even without a write-ahead log (Qdrant Edge's ``wal=False``).
         """
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         sent, batch, dim = 0, [], self._dense_dim()
@@ -299,6 +300,7 @@ class QdrantStore(StoreQueries):
                 except (TypeError, ValueError) as exc:
                     if not sent:
                         raise
+                    self.flush()  # what was acknowledged stays
                     raise type(exc)(f"{exc} {sent} points had been written (acknowledged batches of {batch_size}); "
                                     f"the {len(batch)} after them were not sent. Upserts replace by id, so fix the "
                                     f"input and run the same call again.") from None
@@ -317,16 +319,18 @@ class QdrantStore(StoreQueries):
                     on_batch(sent)
         finally:
             bar.close()
+        self.flush()
         return sent
 
     def delete(self, doc_ids: Sequence[str]) -> None:
-        """Delete documents by id (unknown ids are an error: nothing is deleted then)."""
+        """Delete documents by id (unknown ids are an error: nothing is deleted then); durable once it returns."""
         doc_ids = check_unique_ids(doc_ids, "document ids")
         held, gone = set(self.doc_ids), set(doc_ids)
         unknown = [d for d in doc_ids if d not in held]
         if unknown:
             raise ValueError(f"{len(unknown)} of these documents are not in {self.collection!r} (e.g. {unknown[:3]}).")
         self._delete([point_id(d) for d in doc_ids])
+        self.flush()  # durable on return, with or without a write-ahead log
         self._refresh_ids(order=[d for d in self.doc_ids if d not in gone])
 
     def holds(self, doc_ids: Sequence[str], texts: Sequence[str] | None = None) -> bool:
@@ -357,7 +361,9 @@ class QdrantStore(StoreQueries):
     def copy_to(self, other: QdrantStore, if_exists: str = "error", batch_size: int = 256) -> int:
         """Copy every point, vectors and payloads as stored, into ``other`` (e.g. from Qdrant Edge to a server).
 
-        Nothing is re-encoded; ``other`` gets this collection's layout. Returns the points copied.
+        Nothing is re-encoded; ``other`` gets this collection's layout. Returns the points copied. Every point is
+        read into memory first (fine for the course's collections; for millions of points, move a server's
+        collection with Qdrant's snapshots instead).
         """
         if not isinstance(other, QdrantStore):
             raise TypeError(f"other must be a QdrantStore, got {type(other).__name__}.")

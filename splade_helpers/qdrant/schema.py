@@ -50,6 +50,14 @@ def point_id(doc_id: str) -> str:
     return str(uuid.uuid5(POINT_NAMESPACE, doc_id))
 
 
+IF_EXISTS = ("error", "reuse", "recreate")  # what a load may do to a collection that already exists
+
+
+def natural_key(doc_id: str) -> tuple:
+    """Sort key: ASCII-digit ids in numeric order ("2" before "10"; "02" and "2" by text), then the rest ("①" too)."""
+    return (0, int(doc_id), doc_id) if doc_id.isascii() and doc_id.isdigit() else (1, 0, doc_id)
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a collection must look like to be searched with the course's encoders.

@@ -1,7 +1,8 @@
 """One interface over both Qdrant engines: encode and load documents, keep the collection right.
 
 :class:`QdrantStore` holds everything that does not depend on the engine (encoding, validation,
-batching, the layout and document checks; its queries come from :class:`~.search.StoreQueries`);
+batching, the layout and document checks; its queries come from :class:`~.search.StoreQueries`, its
+copy to another store from :class:`~.transfer.StoreTransfer`);
 :class:`~.edge.EdgeStore` (Qdrant's Rust engine in this process) and :class:`~.client.ClientStore`
 (a Qdrant server or cluster through qdrant-client, or its pure-Python local mode) translate a handful
 of primitive operations into their engine's object model. Queries are described engine-neutrally
@@ -19,14 +20,12 @@ from tqdm.auto import tqdm
 from ..bm25 import BM25Vectors
 from ..course import progress_enabled
 from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
-from .schema import (BM25_VECTOR, DENSE_VECTOR, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point, check_vectors,
-                     iter_points, load_bytes, model_problems, point_bytes, point_id)
+from .schema import (BM25_VECTOR, DENSE_VECTOR, IF_EXISTS, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point,
+                     check_vectors, iter_points, load_bytes, model_problems, natural_key, point_id)
 from .search import StoreQueries
+from .transfer import StoreTransfer
 
-IF_EXISTS = ("error", "reuse", "recreate")
-
-
-class QdrantStore(StoreQueries):
+class QdrantStore(StoreQueries, StoreTransfer):
     """Documents in one collection (``dense`` + ``splade`` + ``bm25``), searched through a Qdrant engine.
 
     Not called by the notebooks; used by qdrant.EdgeStore and qdrant.ClientStore (what qdrant.open_store returns).
@@ -180,7 +179,7 @@ class QdrantStore(StoreQueries):
         if order is not None and set(order) == held:
             self.doc_ids = list(order)
         else:
-            self.doc_ids = sorted(held, key=_natural)
+            self.doc_ids = sorted(held, key=natural_key)
 
     def create(self, if_exists: str = "error") -> bool:
         """Create the collection with this store's layout.
@@ -217,7 +216,7 @@ class QdrantStore(StoreQueries):
                              f"{'; '.join(problems)}. Use if_exists='recreate' (rebuilds it) or another collection.")
         if doc_ids is not None:
             self._refresh_ids()
-            extra_ids = sorted(set(self.doc_ids) - set(doc_ids), key=_natural)
+            extra_ids = sorted(set(self.doc_ids) - set(doc_ids), key=natural_key)
             if extra_ids:
                 raise ValueError(
                     f"collection {self.collection!r} holds {len(extra_ids):,} documents that are not in this load "
@@ -357,49 +356,3 @@ class QdrantStore(StoreQueries):
             raise ValueError(f"{len(unknown)} of these documents are not in {self.collection!r} (e.g. {unknown[:3]}).")
         got = {p.id: p for p in self._retrieve([point_id(d) for d in doc_ids])}
         return [got[point_id(d)] for d in doc_ids]
-
-    def copy_to(self, other: QdrantStore, if_exists: str = "error", batch_size: int = 256) -> int:
-        """Copy every point, vectors and payloads as stored, into ``other`` (e.g. from Qdrant Edge to a server).
-
-        Nothing is re-encoded; ``other`` gets this collection's layout. Returns the points copied. Every point is
-        read into memory first (fine for the course's collections; for millions of points, move a server's
-        collection with Qdrant's snapshots instead).
-        """
-        if not isinstance(other, QdrantStore):
-            raise TypeError(f"other must be a QdrantStore, got {type(other).__name__}.")
-        if other is self or self._same_collection(other):
-            raise ValueError(f"copy_to would copy collection {self.collection!r} onto itself (recreating it would empty "
-                             f"it first); give another store or collection name.")
-        stored = self._stored_layout()
-        if not stored:
-            raise ValueError(f"collection {self.collection!r} has no layout record to copy; it is empty or not ours.")
-        layout = Layout.from_metadata(stored)
-        if_exists = check_choice(if_exists, "if_exists", IF_EXISTS)
-        points = self._scroll_points()
-        replace = True
-        if other._exists():
-            if if_exists == "error":
-                raise ValueError(f"collection {other.collection!r} already exists; pass if_exists='recreate' or 'reuse'.")
-            if if_exists == "reuse":
-                if layout.differences(other._stored_layout()) or other._check_engine_schema(layout):
-                    raise ValueError(f"collection {other.collection!r} has another layout; use if_exists='recreate'.")
-                other._refresh_ids()
-                foreign = sorted(set(other.doc_ids) - set(self.doc_ids), key=_natural)
-                if foreign:
-                    raise ValueError(f"collection {other.collection!r} holds {len(foreign):,} documents that are not in "
-                                     f"{self.collection!r} (e.g. {foreign[:3]}); copying would mix two collections (and "
-                                     f"BM25's IDF with them). Use if_exists='recreate', or another collection name.")
-                replace = False
-            else:
-                other._check_replaceable()
-        other._check_room(len(points), sum(point_bytes(p) for p in points))
-        return other._load(points, layout, replace, self.doc_ids, batch_size=batch_size)
-
-    def _same_collection(self, other: QdrantStore) -> bool:
-        return False  # engines that can tell say whether ``other`` is this very collection
-
-
-def _natural(doc_id: str) -> tuple:
-    """Sort key: ASCII-digit ids in numeric order ("2" before "10"; "02" and "2" by text), then the rest ("①" too)."""
-    return (0, int(doc_id), doc_id) if doc_id.isascii() and doc_id.isdigit() else (1, 0, doc_id)
-

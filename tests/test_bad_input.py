@@ -1053,3 +1053,5 @@ def test_small_helpers_refuse_what_they_would_misread():
         sh.format_table([{"a": 1}])
     with pytest.raises(TypeError, match="seed=1.5 must be an int"):
         sh.setup_course(1.5)
+    with pytest.raises(TypeError, match="fast_start='no' must be True or False"):
+        sh.setup_course(fast_start="no")

@@ -391,4 +391,5 @@ def load_beir(folder: str | os.PathLike, name: str | None = None, split: str = "
         warnings.warn(f"{needed[2]}: {n} judgment(s) of {len(unknown)} query id(s) not in queries.jsonl (e.g. "
                       f"{unknown[:3]}) were dropped.", UserWarning, stacklevel=2)
         qrels = {q: v for q, v in qrels.items() if q in seen}
-    return Dataset(name or folder.name, doc_ids, doc_texts, query_ids, query_texts, qrels, doc_titles)
+    # the folder's own name, also for '.' or 'data/..' (whose Path.name is '' or '..'): trained models record it
+    return Dataset(name or folder.resolve().name, doc_ids, doc_texts, query_ids, query_texts, qrels, doc_titles)

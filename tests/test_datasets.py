@@ -47,7 +47,7 @@ def write_beir(folder: Path, corpus, queries, qrels):
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"{a}\t{b}\t{c}\n" for a, b, c in qrels))
 
 
-def test_beir_folder(tmp_path):
+def test_beir_folder(tmp_path, monkeypatch):
     write_beir(
         tmp_path / "tiny",
         [{"_id": "a", "title": "Wings", "text": "lift"}, {"_id": "b", "title": "", "text": "drag"}],
@@ -57,6 +57,11 @@ def test_beir_folder(tmp_path):
     ds = load_dataset(tmp_path / "tiny")
     assert ds.name == "tiny" and ds.doc_texts == ["Wings. lift", "drag"]
     assert ds.query_ids == ["q1"] and ds.qrels == {"q1": {"a": 1}}
+    (tmp_path / "tiny" / "sub").mkdir()
+    for spelled in (".", "sub/.."):  # the collection's name is its folder's, however the path is spelled
+        with monkeypatch.context() as m:
+            m.chdir(tmp_path / "tiny")
+            assert load_dataset(spelled).name == "tiny"
 
 
 def test_beir_duplicate_ids_are_refused_with_their_lines(tmp_path):

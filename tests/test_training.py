@@ -216,6 +216,19 @@ def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model
     assert not any((tmp_path / m).exists() for m in ("m1", "m2", "m3"))  # refused before any training wrote a file
 
 
+def test_the_train_command_explains_running_out_of_memory(tmp_path, monkeypatch, capsys):
+    import splade_helpers.training.__main__ as command
+
+    def too_big(*args, **kwargs):
+        raise MemoryError  # what numpy raises for a teacher's (queries x documents) matrix that does not fit
+
+    monkeypatch.setattr(command, "teacher_scores", too_big)
+    assert command.main(["--dataset", "mini", "--teacher", "dense", "--batch-size", "8", "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "documents x documents" in err and "--pairs qrels" in err
+    assert not (tmp_path / "m").exists()
+
+
 def test_train_and_evaluate_commands_end_to_end(tmp_path):
     # its speed (under a minute as a target) is measured by benchmarks/training.py, not asserted here
     env = {**os.environ, "TQDM_DISABLE": "1"}

@@ -104,7 +104,7 @@ def title_pairs(dataset: Dataset) -> Pairs:
             ids.append(doc_id)
     if not anchors:
         raise ValueError(f"{dataset.name!r} has no document with both a title and a body; title pairs need titles "
-                         f"(BEIR's 'title' field). Use pairs='qrels' with judged queries instead.")
+                         f"(BEIR's 'title' field). Use qrels pairs with judged queries instead (--pairs qrels on the command line).")
     return Pairs(f"{dataset.name}:titles", anchors, positives, positive_ids=ids, collection=dataset.name)
 
 

@@ -216,7 +216,7 @@ def test_the_train_command_checks_its_input_before_training(tmp_path, mini_model
     assert not any((tmp_path / m).exists() for m in ("m1", "m2", "m3"))  # refused before any training wrote a file
 
 
-def test_the_train_command_explains_running_out_of_memory(tmp_path, monkeypatch, capsys):
+def test_the_commands_explain_running_out_of_memory(tmp_path, monkeypatch, capsys):
     import splade_helpers.training.__main__ as command
 
     def too_big(*args, **kwargs):
@@ -226,7 +226,16 @@ def test_the_train_command_explains_running_out_of_memory(tmp_path, monkeypatch,
     assert command.main(["--dataset", "mini", "--teacher", "dense", "--batch-size", "8", "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert "out of memory" in err and "documents x documents" in err and "--pairs qrels" in err
+    monkeypatch.setattr(command, "train", too_big)  # without a teacher: the training itself
+    assert command.main(["--dataset", "mini", "--batch-size", "8", "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "Lower --batch-size or --max-length" in err and "--teacher" not in err
     assert not (tmp_path / "m").exists()
+    from splade_helpers.evaluation import __main__ as evaluation
+
+    monkeypatch.setattr(evaluation, "compare_retrievers", too_big)
+    assert evaluation.main(["--dataset", "mini", "--retrievers", "bm25"]) == 2
+    assert "out of memory; --backend memory scores every query against every document" in capsys.readouterr().err
 
 
 def test_train_and_evaluate_commands_end_to_end(tmp_path):

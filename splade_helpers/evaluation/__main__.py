@@ -148,6 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, RuntimeError, ConnectionError) as exc:
         print(f"error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        advice = ("--backend memory scores every query against every document, one (queries x documents) matrix per "
+                  "retriever: use --backend edge (each query's top k from the engine)" if args.backend == "memory" else
+                  "the engine holds the collection and the encoders run in this process: use a machine with more memory")
+        print(f"error: out of memory; {advice}, or evaluate fewer queries (--queries tune or test).", file=sys.stderr)
+        return 2
     which = "all" if seed is None else f"the {args.queries} half of split_queries(seed={seed})"
     print(f"{dataset!r}; {rows[0]['queries']} judged queries ({which}), top {args.k} per query, backend {args.backend}")
     affected = " and ".join(n for n in ("splade", "hybrid") if n in names)

@@ -117,10 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
     except MemoryError:
-        print(f"error: out of memory (nothing was written to {args.out}). --teacher scores every training query against "
-              f"every document in memory, one (queries x documents) matrix per retriever, four for the hybrid: with "
-              f"--pairs titles that is documents x documents. Use --pairs qrels, fewer documents, or more memory.",
-              file=sys.stderr)
+        why = ("--teacher scores every training query against every document in memory, one (queries x documents) "
+               "matrix per retriever, four for the hybrid: with --pairs titles that is documents x documents. Use "
+               "--pairs qrels, fewer documents, or more memory." if args.teacher else
+               "Lower --batch-size or --max-length, or use a machine with more memory.")
+        print(f"error: out of memory (nothing was written to {args.out}). {why}", file=sys.stderr)
         return 2
     if model.reused:
         print(f"{model.path} already holds a model trained with these settings and data (in {model.seconds:.1f} s); kept")

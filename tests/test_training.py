@@ -238,6 +238,21 @@ def test_the_commands_explain_running_out_of_memory(tmp_path, monkeypatch, capsy
     assert "out of memory; --backend memory scores every query against every document" in capsys.readouterr().err
 
 
+def test_the_held_out_command_keeps_cranfield_s_tuning_half_from_a_hybrid_teacher(cranfield, mini, mini_model):
+    """The hybrid teacher's weights were chosen on Cranfield's tuning half (seed 42): a model distilled from it on
+    Cranfield is sent to the test half, even when no judged query trained it (titles); elsewhere nothing changes."""
+    from argparse import Namespace
+
+    from splade_helpers.training.__main__ import held_out_command
+
+    def shown(dataset, teacher):
+        return held_out_command(Namespace(dataset=dataset.name, teacher=teacher, seed=42), dataset, mini_model.path)
+
+    assert "--queries test --split-seed 42" in shown(cranfield, "hybrid") and "chosen on the tuning half" in shown(cranfield, "hybrid")
+    assert "every one is held out" in shown(cranfield, None) and "--split-seed" not in shown(cranfield, "dense")
+    assert "RECOMMENDED_HYBRID" not in shown(mini, "hybrid")
+
+
 def test_train_and_evaluate_commands_end_to_end(tmp_path):
     # its speed (under a minute as a target) is measured by benchmarks/training.py, not asserted here
     env = {**os.environ, "TQDM_DISABLE": "1"}

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import folders
-from ..datasets import available_datasets, load_dataset
+from ..datasets import CRANFIELD, available_datasets, load_dataset
 from ..integrity import unlisted
 from ..models import check_masked_lm, resolve_model
 from ..training_record import clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
@@ -31,6 +31,7 @@ from .guards import check_steps
 from .pairs import check_negatives
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
+COURSE_SPLIT_SEED = 42  # the split on which notebook 04 chose RECOMMENDED_HYBRID's weights (the hybrid teacher's)
 
 
 def check_output_folder(path: str) -> Path:
@@ -137,7 +138,13 @@ def held_out_command(args: argparse.Namespace, dataset, path: Path) -> str:
     command = f"python -m splade_helpers.evaluation --dataset {args.dataset} --splade-model {path}"
     blind = "".join(f"\n(its base model {b!r} records no training queries: what it saw of {dataset.name!r} is unknown)"
                     for b in unrecorded_bases(record))
+    if args.teacher == "hybrid" and dataset.name == CRANFIELD:  # the teacher's weights saw Cranfield's tuning half
+        blind += (f"\n(the hybrid teacher fuses with RECOMMENDED_HYBRID's weights, chosen on the tuning half of Cranfield's "
+                  f"split_queries(seed={COURSE_SPLIT_SEED}): those queries are not held out from this model either)")
     if not trained_queries(record, dataset.name, dataset.judged_query_ids):
+        if args.teacher == "hybrid" and dataset.name == CRANFIELD:
+            return (f"evaluate it on the queries that chose neither the model nor its teacher's weights:\n"
+                    f"  {command} --queries test --split-seed {COURSE_SPLIT_SEED}{blind}")
         return (f"evaluate it (no recorded judged query of {dataset.name!r} trained it, so every one is held out):\n"
                 f"  {command}\n(compare settings on --queries tune and report the chosen one once on --queries test){blind}")
     seeds = [args.seed, *split_seeds(record)]

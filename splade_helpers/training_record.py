@@ -16,6 +16,10 @@ from pathlib import Path
 from .integrity import RECORD_FILE as RECORD  # in a trained folder: its key, settings, history and what it was trained on
 from .validation import check_int, check_text
 
+# the course's split of the judged queries (notebook 04), on whose tuning half RECOMMENDED_HYBRID's weights were chosen;
+# both commands' default when a trained folder records no split seed of its own
+COURSE_SPLIT_SEED = 42
+
 
 def trained_on(model: str | os.PathLike | None) -> dict | None:
     """The ``trained_on`` record of a folder made by ``train`` (collection, query ids, split seed); None otherwise.

@@ -26,13 +26,13 @@ from ..folders import check_output_file, write_file
 from ..fusion import ENGINE_HYBRID
 from ..models import DEFAULT_SPLADE_MODEL
 from ..retrievers import RETRIEVERS, retriever_names
-from ..training_record import (clean_half, local_folder, other_collections, split_seeds, trained_on, trained_queries,
-                               unrecorded_bases)
+from ..training_record import (COURSE_SPLIT_SEED, clean_half, local_folder, other_collections, split_seeds, trained_on,
+                               trained_queries, unrecorded_bases)
 from ..validation import check_int, cli_message
 from .compare import BACKENDS, compare_retrievers, format_table, hybrid_label
 
 QUERY_SETS = ("all", "tune", "test")
-DEFAULT_SPLIT_SEED = 42  # the course's split (notebook 04); a trained folder's own split seed wins
+DEFAULT_SPLIT_SEED = COURSE_SPLIT_SEED  # a trained folder's own split seed wins
 
 
 def evaluation_queries(dataset, which: str, split_seed: int) -> list[str]:

@@ -23,7 +23,7 @@ from .. import folders
 from ..datasets import CRANFIELD, available_datasets, load_dataset
 from ..integrity import unlisted
 from ..models import check_masked_lm, resolve_model
-from ..training_record import clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
+from ..training_record import COURSE_SPLIT_SEED, clean_half, split_seeds, trained_on, trained_queries, unrecorded_bases
 from ..validation import cli_message
 from . import (DISTILL_LOSSES, PAIR_KINDS, TEACHERS, TrainConfig, distillation_examples, qrels_pairs, teacher_scores,
                title_pairs, train)
@@ -31,7 +31,6 @@ from .guards import check_steps
 from .pairs import check_negatives
 
 HALVES = ("tune", "test")  # which half of split_queries(seed) gives --pairs qrels its queries
-COURSE_SPLIT_SEED = 42  # the split on which notebook 04 chose RECOMMENDED_HYBRID's weights (the hybrid teacher's)
 
 
 def check_output_folder(path: str) -> Path:
@@ -138,11 +137,12 @@ def held_out_command(args: argparse.Namespace, dataset, path: Path) -> str:
     command = f"python -m splade_helpers.evaluation --dataset {args.dataset} --splade-model {path}"
     blind = "".join(f"\n(its base model {b!r} records no training queries: what it saw of {dataset.name!r} is unknown)"
                     for b in unrecorded_bases(record))
-    if args.teacher == "hybrid" and dataset.name == CRANFIELD:  # the teacher's weights saw Cranfield's tuning half
+    teacher_saw_tune = args.teacher == "hybrid" and dataset.name == CRANFIELD  # its weights: Cranfield's tuning half
+    if teacher_saw_tune:
         blind += (f"\n(the hybrid teacher fuses with RECOMMENDED_HYBRID's weights, chosen on the tuning half of Cranfield's "
                   f"split_queries(seed={COURSE_SPLIT_SEED}): those queries are not held out from this model either)")
     if not trained_queries(record, dataset.name, dataset.judged_query_ids):
-        if args.teacher == "hybrid" and dataset.name == CRANFIELD:
+        if teacher_saw_tune:
             return (f"evaluate it on the queries that chose neither the model nor its teacher's weights:\n"
                     f"  {command} --queries test --split-seed {COURSE_SPLIT_SEED}{blind}")
         return (f"evaluate it (no recorded judged query of {dataset.name!r} trained it, so every one is held out):\n"

@@ -7,7 +7,8 @@ Qdrant Edge store's root and collection folders (and so the load command's ``--p
   is ours (listed in our manifest, or one of the engine's own files), a file only when it carries our mark;
 * never through a symbolic link, and never ``.``, the home folder or a folder that holds the working directory;
 * new content is written beside the target and swapped in atomically, so a failure or a crash leaves the old
-  output whole and never half a new one;
+  output whole and never half a new one; a build left behind by a process that was killed (``kill -9``, a kernel
+  restart) is deleted by the next build of the same target on the same host (:func:`build_folder`);
 * all of it checked before any long work, with a message that names the path, says why, and what to do.
 """
 
@@ -17,6 +18,7 @@ import ctypes
 import errno
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -147,6 +149,34 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def build_folder(target: Path) -> Path:
+    """A new, empty hidden folder beside ``target`` to build its replacement in: ``.NAME.new-HOST-PID-XXXX``.
+
+    First deletes the builds of the same target that a process of this host left behind and that no longer runs
+    (killed mid-way, so its own clean-up never ran): unfinished, and ours by their name. A running process's
+    build, another host's, and every other name are kept. (POSIX only: elsewhere nothing is deleted.)
+    """
+    head = f".{target.name}.new-{socket.gethostname() or 'host'}-"
+    if os.name == "posix" and target.parent.is_dir():
+        for p in target.parent.iterdir():
+            pid, _, tail = p.name[len(head):].partition("-") if p.name.startswith(head) else ("", "", "")
+            # mkdtemp's random tail never holds "-": a name that parses otherwise is another host's or not ours
+            if pid.isdigit() and tail and "-" not in tail and p.is_dir() and not p.is_symlink() and not _running(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{head}{os.getpid()}-", dir=target.parent))
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs on this host (True when we cannot tell)."""
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; not a valid process id
+        return True
+    return True
+
+
 @contextmanager
 def replace_folder(target: Path, name: str, owned: Owned | None) -> Iterator[Path]:
     """Build a folder beside ``target`` and swap it in when the block succeeds; on failure the old one stays.
@@ -157,7 +187,7 @@ def replace_folder(target: Path, name: str, owned: Owned | None) -> Iterator[Pat
     target = check_output_folder(target, name, owned)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+        new = build_folder(target)
     except OSError as exc:
         raise ValueError(f"{name}={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
     try:

@@ -1,6 +1,7 @@
 """The output-folder policy (splade_helpers.folders) and folder integrity (splade_helpers.integrity), on real files."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,34 @@ def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
         (target / "notes.txt").write_text("added while the new folder was being built")
     assert (target / "notes.txt").exists() and (target / "c.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_build_left_by_a_killed_process_is_deleted_by_the_next_build_and_nothing_else(tmp_path):
+    target = _ours(tmp_path / "model")
+    script = "import os, sys; from pathlib import Path; from splade_helpers import folders; " \
+             "new = folders.build_folder(Path(sys.argv[1])); (new / 'half.bin').write_bytes(b'1'); print(new.name); os._exit(9)"
+    died = subprocess.run([sys.executable, "-c", script, str(target)], capture_output=True, text=True)
+    assert died.returncode == 9, died.stderr
+    left = tmp_path / died.stdout.strip()  # a killed build: its clean-up never ran
+    host, dead_pid = socket.gethostname(), died.stdout.split("-")[-2]
+    kept = [tmp_path / f".model.new-{host}-{os.getpid()}-abc123",  # this process runs
+            tmp_path / f".model.new-{host}x-{dead_pid}-abc123",  # another host's
+            tmp_path / f".model.new-{host}-{dead_pid}-7-abc123",  # a host named HOST-PID: not parsed as ours
+            tmp_path / ".model.new-abc123",  # no host or process in the name
+            tmp_path / f".other.new-{host}-{dead_pid}-abc123",  # another target's
+            tmp_path / "model.new-notes"]
+    for p in kept:
+        p.mkdir()
+        (p / "x.bin").write_bytes(b"1")
+    a_file = tmp_path / f".model.new-{host}-{dead_pid}-file12"
+    a_file.write_text("not a folder")
+    assert left.is_dir() and (left / "half.bin").exists()
+    with folders.replace_folder(target, "out", unlisted) as new:
+        assert new.name.startswith(f".model.new-{host}-{os.getpid()}-")
+        (new / "c.json").write_text("[]")
+        write_manifest(new)
+    assert not left.exists() and all((p / "x.bin").exists() for p in kept) and a_file.exists()
+    assert sorted(p.name for p in target.iterdir()) == ["c.json", MANIFEST_FILE]
 
 
 def test_an_output_file_is_never_a_user_file_a_link_or_a_device(tmp_path):

@@ -668,6 +668,27 @@ def test_a_deletion_survives_a_process_that_dies_without_closing(tmp_path, splad
         again.close()
 
 
+def test_a_replacement_killed_mid_way_is_cleaned_up_by_the_next_one(tmp_path, splade, dense):
+    first = q.EdgeStore(tmp_path / "db", "c", splade=splade, dense=dense)
+    first.index(list(DOCS), list(DOCS.values()))
+    first.close()
+    script = ("import json, os, sys; import splade_helpers as sh; from splade_helpers import qdrant as q; "
+              "q.EdgeStore._upsert = lambda self, points: os._exit(9); "  # dies at the first write, as kill -9 would
+              "s = q.EdgeStore(sys.argv[1], 'c', splade=sh.SpladeEncoder(), dense=sh.DenseEncoder()); "
+              "docs = json.loads(sys.argv[2]); s.index(list(docs), list(docs.values()))")
+    died = subprocess.run([sys.executable, "-c", script, str(tmp_path / "db"), json.dumps(DOCS)], capture_output=True, text=True)
+    assert died.returncode == 9, died.stderr
+    left = [p.name for p in (tmp_path / "db").iterdir() if p.name.startswith(".c.new-")]
+    assert len(left) == 1  # the half-built replacement beside the collection
+    again = q.EdgeStore(tmp_path / "db", "c", splade=splade, dense=dense)
+    try:
+        assert again.count() == 3  # the old collection, whole
+        again.index(list(DOCS), list(DOCS.values()))
+        assert again.count() == 3 and not any(p.name.startswith(".c.new-") for p in (tmp_path / "db").iterdir())
+    finally:
+        again.close()
+
+
 @pytest.mark.parametrize(("text", "locked"), [
     ("failed to open WAL /x/wal: Can't init WAL: Kind(WouldBlock)", True), ("the folder is locked", True),
     ("lock file held by pid 7", True), ("bad block in segment 3", False), ("clock went backwards", False),

@@ -201,7 +201,7 @@ class EdgeStore(QdrantStore):
             return
         self._check_replaceable()
         final, old = self.folder, self._shard
-        new = Path(tempfile.mkdtemp(prefix=f".{self.collection}.new-", dir=self.root))
+        new = folders.build_folder(final)
         self.folder, self._shard, self._layout_cache = new, None, None
         try:
             self._create(layout)

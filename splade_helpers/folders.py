@@ -8,7 +8,8 @@ Qdrant Edge store's root and collection folders (and so the load command's ``--p
 * never through a symbolic link, and never ``.``, the home folder or a folder that holds the working directory;
 * new content is written beside the target and swapped in atomically, so a failure or a crash leaves the old
   output whole and never half a new one; a build left behind by a process that was killed (``kill -9``, a kernel
-  restart) is deleted by the next build of the same target on the same host (:func:`build_folder`);
+  restart) is deleted by the next build of the same target on the same host (:func:`build_folder`, by a lock
+  the kernel drops when the process dies);
 * all of it checked before any long work, with a message that names the path, says why, and what to do.
 """
 
@@ -17,15 +18,23 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import shutil
 import socket
 import sys
 import tempfile
+import time
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .validation import _shown
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None
 
 Owned = Callable[[Path], list[str]]  # a folder -> the entries in it the package did not write ([] = all ours)
 
@@ -149,32 +158,73 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def build_folder(target: Path) -> Path:
-    """A new, empty hidden folder beside ``target`` to build its replacement in: ``.NAME.new-HOST-PID-XXXX``.
+STALE_AFTER_S = 60.0  # an unlocked build younger than this may be one whose process has not locked it yet
 
-    First deletes the builds of the same target that a process of this host left behind and that no longer runs
-    (killed mid-way, so its own clean-up never ran): unfinished, and ours by their name. A running process's
-    build, another host's, and every other name are kept. (POSIX only: elsewhere nothing is deleted.)
+
+@contextmanager
+def build_folder(target: Path) -> Iterator[Path]:
+    """A new, empty hidden folder beside ``target`` to build its replacement in: ``.NAME.new-HOST-XXXXXXXX``.
+
+    The folder stays locked (``flock``) while the block runs; the kernel drops the lock when the process ends, even
+    killed (``kill -9``, a kernel restart), when its own clean-up cannot run. So, first, the builds of the same
+    target left by this host that nobody holds and that are older than ``STALE_AFTER_S`` are deleted: unfinished,
+    and ours by their exact name. A build in progress (in any process or container), another host's, a link and
+    every other name are kept. (Where ``flock`` does not exist, nothing is locked or deleted.)
     """
-    head = f".{target.name}.new-{socket.gethostname() or 'host'}-"
-    if os.name == "posix" and target.parent.is_dir():
-        for p in target.parent.iterdir():
-            pid, _, tail = p.name[len(head):].partition("-") if p.name.startswith(head) else ("", "", "")
-            # mkdtemp's random tail never holds "-": a name that parses otherwise is another host's or not ours
-            if pid.isdigit() and tail and "-" not in tail and p.is_dir() and not p.is_symlink() and not _running(int(pid)):
-                shutil.rmtree(p, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{head}{os.getpid()}-", dir=target.parent))
-
-
-def _running(pid: int) -> bool:
-    """Whether a process with this id runs on this host (True when we cannot tell)."""
+    prefix = f".{target.name}.new-{_host()}-"
+    limit = _name_max(target.parent)
+    if len(os.fsencode(prefix)) + 8 > limit:
+        raise ValueError(f"{str(target)!r}: its name is too long to build its replacement beside it (the build folder "
+                         f"{prefix + 'XXXXXXXX'!r} exceeds the file system's {limit} bytes); choose a shorter name.")
+    if fcntl is not None:
+        _sweep(target.parent, re.compile(re.escape(prefix) + "[a-z0-9_]{8}"))
+    new = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    fd = os.open(new, os.O_RDONLY) if fcntl is not None else None
     try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):  # another user's process; not a valid process id
-        return True
-    return True
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this block ends or the process dies
+        yield new
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _host() -> str:
+    """This host's name as one safe file-name part."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()) or "host"
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(existing_ancestor(folder), "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def _sweep(folder: Path, build: re.Pattern) -> None:
+    """Delete the builds in ``folder`` whose name matches ``build`` that no process holds and that are not new."""
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        if not build.fullmatch(p.name) or p.is_symlink() or not p.is_dir():
+            continue
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while the building process lives
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime > STALE_AFTER_S:
+                shutil.rmtree(p)
+        except OSError as exc:
+            warnings.warn(f"{str(p)!r} is a build left by a process that was killed; it could not be deleted "
+                          f"({exc.strerror}). Delete it by hand.", stacklevel=3)
+        finally:
+            os.close(fd)
 
 
 @contextmanager
@@ -185,21 +235,22 @@ def replace_folder(target: Path, name: str, owned: Owned | None) -> Iterator[Pat
     is not deleted), then exchanged atomically with the new folder; the old content, all ours, is deleted.
     """
     target = check_output_folder(target, name, owned)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        new = build_folder(target)
-    except OSError as exc:
-        raise ValueError(f"{name}={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
-    try:
-        yield new
-        target = check_output_folder(target, name, owned)
-        if target.exists():
-            swap(new, target)
-            shutil.rmtree(new)  # now the old content, all ours
-        else:
-            os.replace(new, target)
-    finally:
-        shutil.rmtree(new, ignore_errors=True)
+    with ExitStack() as stack:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            new = stack.enter_context(build_folder(target))
+        except OSError as exc:
+            raise ValueError(f"{name}={str(target)!r} cannot be written ({exc.strerror}); choose a writable folder.") from None
+        try:
+            yield new
+            target = check_output_folder(target, name, owned)
+            if target.exists():
+                swap(new, target)
+                shutil.rmtree(new)  # now the old content, all ours
+            else:
+                os.replace(new, target)
+        finally:
+            shutil.rmtree(new, ignore_errors=True)
 
 
 def free_bytes(path: Path) -> int:

@@ -355,7 +355,8 @@ def check_path_component(value: object, name: str, what: str = "a name") -> str:
     """``value`` as one path component (a collection or folder name): never ``.``, ``..``, a path or empty.
 
     Refused: non-strings, the empty string, surrounding spaces, ``"."`` and ``".."``, ``/`` or ``\\`` (a path,
-    not a name), NUL and other control characters, and names over 255 bytes (the file-system limit).
+    not a name), NUL and other control characters, names over 255 bytes (the file-system limit), and the hidden
+    names of the package's own builds (``.NAME.new-...``, ``.NAME.old-...``).
     """
     if not isinstance(value, str):
         raise TypeError(f"{name}={_shown(value)} must be {what} (a str), got {type(value).__name__}.")
@@ -372,6 +373,8 @@ def check_path_component(value: object, name: str, what: str = "a name") -> str:
         problem = "contains a control character (such as NUL)"
     elif len(value.encode("utf-8", "surrogatepass")) > 255:
         problem = "is longer than 255 bytes"
+    elif value.startswith(".") and (".new-" in value or ".old-" in value):
+        problem = "is reserved: the package builds and swaps folders under hidden names like '.NAME.new-...'"
     if problem:
         raise ValueError(f"{name}={_shown(value)} {problem}; use {what} made of letters, digits, '-', '_' or '.', "
                          f"e.g. 'course'.")

@@ -278,7 +278,7 @@ def test_24_2_a_collection_stays_in_its_folder_and_is_never_wiped_by_a_copy(tmp_
     root = tmp_path / "root"
     with q.EdgeStore(root, "sibling", splade=splade, dense=dense) as sibling:
         sibling.index(mini.doc_ids[:5], mini.doc_texts[:5])
-    for name in (".", "..", "a/b", "", "/abs", "x\x00y", " c", 7):
+    for name in (".", "..", "a/b", "", "/abs", "x\x00y", " c", 7, ".c.new-host-abcd1234", ".c.old-x"):
         with pytest.raises((ValueError, TypeError), match="collection"):
             q.EdgeStore(root, name, splade=splade, dense=dense)
     assert load_main(["--dataset", "mini", "--path", str(tmp_path / "X" / "sub"), "--collection", ".."]) == 2

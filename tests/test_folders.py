@@ -1,9 +1,9 @@
 """The output-folder policy (splade_helpers.folders) and folder integrity (splade_helpers.integrity), on real files."""
 
 import os
-import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,32 +77,54 @@ def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+def _aged(p: Path) -> Path:
+    """Make ``p`` look older than STALE_AFTER_S (its last change two minutes ago)."""
+    old = time.time() - folders.STALE_AFTER_S - 60
+    os.utime(p, (old, old))
+    return p
+
+
 def test_a_build_left_by_a_killed_process_is_deleted_by_the_next_build_and_nothing_else(tmp_path):
     target = _ours(tmp_path / "model")
-    script = "import os, sys; from pathlib import Path; from splade_helpers import folders; " \
-             "new = folders.build_folder(Path(sys.argv[1])); (new / 'half.bin').write_bytes(b'1'); print(new.name); os._exit(9)"
+    script = "import os, sys; from pathlib import Path; from splade_helpers import folders\n" \
+             "with folders.build_folder(Path(sys.argv[1])) as new:\n" \
+             "    (new / 'half.bin').write_bytes(b'1'); print(new.name, flush=True); os._exit(9)"
     died = subprocess.run([sys.executable, "-c", script, str(target)], capture_output=True, text=True)
     assert died.returncode == 9, died.stderr
-    left = tmp_path / died.stdout.strip()  # a killed build: its clean-up never ran
-    host, dead_pid = socket.gethostname(), died.stdout.split("-")[-2]
-    kept = [tmp_path / f".model.new-{host}-{os.getpid()}-abc123",  # this process runs
-            tmp_path / f".model.new-{host}x-{dead_pid}-abc123",  # another host's
-            tmp_path / f".model.new-{host}-{dead_pid}-7-abc123",  # a host named HOST-PID: not parsed as ours
-            tmp_path / ".model.new-abc123",  # no host or process in the name
-            tmp_path / f".other.new-{host}-{dead_pid}-abc123",  # another target's
-            tmp_path / "model.new-notes"]
+    left = _aged(tmp_path / died.stdout.strip())  # a killed build: its clean-up never ran, its lock died with it
+    prefix = f".model.new-{folders._host()}-"
+    assert left.name.startswith(prefix) and (left / "half.bin").exists()
+    young = tmp_path / f"{prefix}young123"  # unlocked but new: perhaps a build whose process has not locked it yet
+    kept = [young, tmp_path / f"{prefix}x-abcdefgh", tmp_path / f"{prefix}mydata", tmp_path / f"{prefix}\u00b2bcdefgh",
+            tmp_path / f".model.new-{folders._host()}x-abcdefgh", tmp_path / ".model.new-abcdefgh",
+            tmp_path / f".other.new-{folders._host()}-abcdefgh", tmp_path / "model.new-notes"]
     for p in kept:
         p.mkdir()
         (p / "x.bin").write_bytes(b"1")
-    a_file = tmp_path / f".model.new-{host}-{dead_pid}-file12"
-    a_file.write_text("not a folder")
-    assert left.is_dir() and (left / "half.bin").exists()
-    with folders.replace_folder(target, "out", unlisted) as new:
-        assert new.name.startswith(f".model.new-{host}-{os.getpid()}-")
-        (new / "c.json").write_text("[]")
-        write_manifest(new)
-    assert not left.exists() and all((p / "x.bin").exists() for p in kept) and a_file.exists()
+        if p != young:
+            _aged(p)
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "x.bin").write_bytes(b"1")
+    (tmp_path / f"{prefix}linked12").symlink_to(tmp_path / "precious", target_is_directory=True)
+    (tmp_path / f"{prefix}afile123").write_text("not a folder")
+    with folders.build_folder(target) as running:  # a build in progress in this process, old but locked
+        _aged(running)
+        with folders.replace_folder(target, "out", unlisted) as new:
+            assert new.name.startswith(prefix) and running.exists()
+            (new / "c.json").write_text("[]")
+            write_manifest(new)
+        assert running.exists()
+    assert not left.exists() and all((p / "x.bin").exists() for p in kept)
+    assert (tmp_path / "precious" / "x.bin").exists() and (tmp_path / f"{prefix}afile123").exists()
     assert sorted(p.name for p in target.iterdir()) == ["c.json", MANIFEST_FILE]
+
+
+def test_a_name_too_long_for_its_build_folder_is_refused_before_any_work(tmp_path):
+    target = tmp_path / ("m" * 250)
+    with pytest.raises(ValueError, match="too long to build its replacement beside it"), \
+            folders.replace_folder(target, "out", unlisted):
+        raise AssertionError("the block must not run")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_output_file_is_never_a_user_file_a_link_or_a_device(tmp_path):

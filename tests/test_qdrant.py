@@ -16,6 +16,7 @@ import qdrant_edge as qe
 from qdrant_client import models
 
 import splade_helpers as sh
+from splade_helpers import folders
 from splade_helpers import qdrant as q
 from splade_helpers.evaluation import compare_retrievers
 from splade_helpers.fusion import fuse_lists, top_k
@@ -678,8 +679,10 @@ def test_a_replacement_killed_mid_way_is_cleaned_up_by_the_next_one(tmp_path, sp
               "docs = json.loads(sys.argv[2]); s.index(list(docs), list(docs.values()))")
     died = subprocess.run([sys.executable, "-c", script, str(tmp_path / "db"), json.dumps(DOCS)], capture_output=True, text=True)
     assert died.returncode == 9, died.stderr
-    left = [p.name for p in (tmp_path / "db").iterdir() if p.name.startswith(".c.new-")]
+    left = [p for p in (tmp_path / "db").iterdir() if p.name.startswith(".c.new-")]
     assert len(left) == 1  # the half-built replacement beside the collection
+    aged = time.time() - folders.STALE_AFTER_S - 60
+    os.utime(left[0], (aged, aged))  # as if killed two minutes ago
     again = q.EdgeStore(tmp_path / "db", "c", splade=splade, dense=dense)
     try:
         assert again.count() == 3  # the old collection, whole

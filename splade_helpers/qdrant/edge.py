@@ -201,28 +201,28 @@ class EdgeStore(QdrantStore):
             return
         self._check_replaceable()
         final, old = self.folder, self._shard
-        new = folders.build_folder(final)
-        self.folder, self._shard, self._layout_cache = new, None, None
-        try:
-            self._create(layout)
-            yield
-            self._shard.flush()
-            self._shard.close()
-            self._shard = None
-            if old is not None:
-                old.close()
-                old = None
-            self._check_replaceable(final)
-            folders.swap(new, final)
-            shutil.rmtree(new)  # now the old collection: all the engine's and ours
-        except BaseException:
-            if self._shard is not None:
+        with folders.build_folder(final) as new:  # locked while we build: a killed build is swept by the next one
+            self.folder, self._shard, self._layout_cache = new, None, None
+            try:
+                self._create(layout)
+                yield
+                self._shard.flush()
                 self._shard.close()
-            shutil.rmtree(new, ignore_errors=True)
-            raise
-        finally:
-            self.folder, self._shard, self._layout_cache = final, old, None
-            self._track()
+                self._shard = None
+                if old is not None:
+                    old.close()
+                    old = None
+                self._check_replaceable(final)
+                folders.swap(new, final)
+                shutil.rmtree(new)  # now the old collection: all the engine's and ours
+            except BaseException:
+                if self._shard is not None:
+                    self._shard.close()
+                shutil.rmtree(new, ignore_errors=True)
+                raise
+            finally:
+                self.folder, self._shard, self._layout_cache = final, old, None
+                self._track()
 
     def _check_engine_schema(self, layout: Layout) -> list[str]:
         stored = self._stored_layout()

@@ -179,10 +179,14 @@ def build_folder(target: Path) -> Iterator[Path]:
     if fcntl is not None:
         _sweep(target.parent, re.compile(re.escape(prefix) + "[a-z0-9_]{8}"))
     new = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-    fd = os.open(new, os.O_RDONLY) if fcntl is not None else None
-    try:
-        if fd is not None:
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(new, os.O_RDONLY)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this block ends or the process dies
+        except OSError:  # a file system without locks: a sweep there cannot lock either, so it deletes nothing
+            pass
+    try:
         yield new
     finally:
         if fd is not None:

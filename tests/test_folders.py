@@ -1,5 +1,6 @@
 """The output-folder policy (splade_helpers.folders) and folder integrity (splade_helpers.integrity), on real files."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -117,6 +118,23 @@ def test_a_build_left_by_a_killed_process_is_deleted_by_the_next_build_and_nothi
     assert not left.exists() and all((p / "x.bin").exists() for p in kept)
     assert (tmp_path / "precious" / "x.bin").exists() and (tmp_path / f"{prefix}afile123").exists()
     assert sorted(p.name for p in target.iterdir()) == ["c.json", MANIFEST_FILE]
+
+
+def test_on_a_file_system_without_locks_a_build_works_and_nothing_is_swept(tmp_path, monkeypatch):
+    target = _ours(tmp_path / "model")
+    stale = tmp_path / f".model.new-{folders._host()}-abcdefgh"
+    stale.mkdir()
+    _aged(stale)
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(folders.fcntl, "flock", no_locks)
+    with folders.replace_folder(target, "out", unlisted) as new:
+        (new / "c.json").write_text("[]")
+        write_manifest(new)
+    assert sorted(p.name for p in target.iterdir()) == ["c.json", MANIFEST_FILE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [stale.name, "model"]  # kept: we cannot tell it is dead
 
 
 def test_a_name_too_long_for_its_build_folder_is_refused_before_any_work(tmp_path):

@@ -37,6 +37,7 @@ except ImportError:  # not on Windows
     fcntl = None
 
 Owned = Callable[[Path], list[str]]  # a folder -> the entries in it the package did not write ([] = all ours)
+BUILD_TAG, HOLD_TAG = ".new-", ".old-"  # hidden folders beside a target: its replacement being built, its old content
 
 
 def _path(path: object, name: str) -> Path:
@@ -45,6 +46,36 @@ def _path(path: object, name: str) -> Path:
     if "\x00" in os.fspath(path):
         raise ValueError(f"{name}={_shown(path)} contains a NUL character; give a plain path.")
     return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def check_path_component(value: object, name: str, what: str = "a name") -> str:
+    """``value`` as one path component (a collection or folder name): never ``.``, ``..``, a path or empty.
+
+    Refused: non-strings, the empty string, surrounding spaces, ``"."`` and ``".."``, ``/`` or ``\\`` (a path,
+    not a name), NUL and other control characters, names over 255 bytes (the file-system limit), and the hidden
+    names of the package's own builds (``.NAME.new-...``, ``.NAME.old-...``).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={_shown(value)} must be {what} (a str), got {type(value).__name__}.")
+    problem = ""
+    if not value.strip():
+        problem = "is empty"
+    elif value != value.strip():
+        problem = "has spaces at its start or end"
+    elif value in (".", ".."):
+        problem = f"is {value!r}, which names a folder itself, not a new entry in it"
+    elif "/" in value or "\\" in value:
+        problem = "contains a slash: it is a path, not one name"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        problem = "contains a control character (such as NUL)"
+    elif len(value.encode("utf-8", "surrogatepass")) > 255:
+        problem = "is longer than 255 bytes"
+    elif value.startswith(".") and (BUILD_TAG in value or HOLD_TAG in value):
+        problem = "is reserved: the package builds and swaps folders under hidden names like '.NAME.new-...'"
+    if problem:
+        raise ValueError(f"{name}={_shown(value)} {problem}; use {what} made of letters, digits, '-', '_' or '.', "
+                         f"e.g. 'course'.")
+    return value
 
 
 def existing_ancestor(path: Path) -> Path:
@@ -134,7 +165,7 @@ def swap(a: Path, b: Path) -> None:
     """
     if _exchange(a, b):
         return
-    hold = Path(tempfile.mkdtemp(prefix=f".{b.name}.old-", dir=b.parent))
+    hold = Path(tempfile.mkdtemp(prefix=f".{b.name}{HOLD_TAG}", dir=b.parent))
     os.replace(b, hold / "content")
     os.replace(a, b)
     os.replace(hold / "content", a)
@@ -171,7 +202,7 @@ def build_folder(target: Path) -> Iterator[Path]:
     and ours by their exact name. A build in progress (in any process or container), another host's, a link and
     every other name are kept. (Where ``flock`` does not exist, nothing is locked or deleted.)
     """
-    prefix = f".{target.name}.new-{_host()}-"
+    prefix = f".{target.name}{BUILD_TAG}{_host()}-"
     limit = _name_max(target.parent)
     if len(os.fsencode(prefix)) + 8 > limit:
         raise ValueError(f"{str(target)!r}: its name is too long to build its replacement beside it (the build folder "

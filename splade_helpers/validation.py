@@ -4,6 +4,7 @@ Each check returns the value in a canonical type or raises a ``TypeError`` (wron
 or ``ValueError`` (right kind, wrong value) whose message names the parameter, the value it got,
 what is allowed and how to fix it. ``bool`` is never accepted as a number, NaN and infinity never
 as a finite number, and numpy scalars are accepted wherever Python numbers are.
+Names of folders and files the package writes are checked by :mod:`splade_helpers.folders`.
 """
 
 from __future__ import annotations
@@ -349,36 +350,6 @@ def check_comparison(value: object, name: str = "comparison") -> tuple[float, fl
     if low > high:
         raise ValueError(f"{name}: ci_low={low:g} is above ci_high={high:g}; pass what paired_comparison returns.")
     return mean, low, high
-
-
-def check_path_component(value: object, name: str, what: str = "a name") -> str:
-    """``value`` as one path component (a collection or folder name): never ``.``, ``..``, a path or empty.
-
-    Refused: non-strings, the empty string, surrounding spaces, ``"."`` and ``".."``, ``/`` or ``\\`` (a path,
-    not a name), NUL and other control characters, names over 255 bytes (the file-system limit), and the hidden
-    names of the package's own builds (``.NAME.new-...``, ``.NAME.old-...``).
-    """
-    if not isinstance(value, str):
-        raise TypeError(f"{name}={_shown(value)} must be {what} (a str), got {type(value).__name__}.")
-    problem = ""
-    if not value.strip():
-        problem = "is empty"
-    elif value != value.strip():
-        problem = "has spaces at its start or end"
-    elif value in (".", ".."):
-        problem = f"is {value!r}, which names a folder itself, not a new entry in it"
-    elif "/" in value or "\\" in value:
-        problem = "contains a slash: it is a path, not one name"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
-        problem = "contains a control character (such as NUL)"
-    elif len(value.encode("utf-8", "surrogatepass")) > 255:
-        problem = "is longer than 255 bytes"
-    elif value.startswith(".") and (".new-" in value or ".old-" in value):
-        problem = "is reserved: the package builds and swaps folders under hidden names like '.NAME.new-...'"
-    if problem:
-        raise ValueError(f"{name}={_shown(value)} {problem}; use {what} made of letters, digits, '-', '_' or '.', "
-                         f"e.g. 'course'.")
-    return value
 
 
 _ALWAYS_A_TOKEN = re.compile(r"[A-Za-z0-9]")  # every subword tokenizer keeps ASCII letters and digits

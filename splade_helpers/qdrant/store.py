@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 
 from ..bm25 import BM25Vectors
 from ..course import progress_enabled
-from ..validation import check_choice, check_documents, check_int, check_path_component, check_texts, check_unique_ids
+from ..folders import check_path_component
+from ..validation import check_choice, check_documents, check_int, check_texts, check_unique_ids
 from .schema import (BM25_VECTOR, DENSE_VECTOR, IF_EXISTS, SPLADE_VECTOR, Layout, StoredPoint, check_extra, check_point,
                      check_vectors, iter_points, load_bytes, model_problems, natural_key, point_id)
 from .search import StoreQueries

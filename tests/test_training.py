@@ -134,6 +134,11 @@ def test_distillation_negatives_are_never_judged_relevant_and_ranked_below_the_p
     with pytest.raises(ValueError, match="no example has 2 unjudged documents below its positive"):
         T.distillation_examples(cranfield, T.Pairs("one", small.anchors[:1], small.positives[:1], positive_ids=small.positive_ids[:1]),
                                 last, negatives=2)
+    two = np.vstack([last, title_scores[1:2]])  # the first positive has nothing below it, the second has plenty
+    with pytest.warns(UserWarning, match=rf"1 of 2 examples dropped \(anchor->positive: 0->{small.positive_ids[0]}\).*fewer negatives"):
+        kept = T.distillation_examples(cranfield, T.Pairs("two", small.anchors[:2], small.positives[:2], positive_ids=small.positive_ids[:2]),
+                                       two, negatives=2)
+    assert kept.positive_ids == small.positive_ids[1:2] and kept.anchors == small.anchors[1:2]
 
 
 @pytest.fixture(scope="module")

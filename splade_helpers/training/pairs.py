@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -158,7 +159,8 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
     a judged-relevant document and the teacher always scores it at most as high as the positive: a
     hard negative is a document the teacher finds related, but less so. Documents the teacher ranks
     *above* the positive without a judgment are left out: they may be relevant and unjudged. An example
-    whose positive has fewer than ``negatives`` such documents below it is dropped.
+    whose positive has fewer than ``negatives`` such documents below it is dropped, with a warning that
+    counts and names them.
 
     Introduced in notebook 06 (section 5, "Distillation: a teacher, hard negatives, and two losses").
 
@@ -196,6 +198,12 @@ def distillation_examples(dataset: Dataset, pairs: Pairs, teacher_scores: np.nda
     if not keep:
         raise ValueError(f"no example has {negatives} unjudged documents below its positive in the teacher's ranking; "
                          f"ask for fewer negatives.")
+    if len(keep) < len(pairs):
+        dropped = sorted(set(range(len(pairs))) - set(keep))
+        named = [f"{pairs.query_ids[i] if pairs.query_ids is not None else i}->{pairs.positive_ids[i]}" for i in dropped[:5]]
+        warnings.warn(f"{len(dropped)} of {len(pairs)} examples dropped (anchor->positive: {', '.join(named)}"
+                      f"{', ...' if len(dropped) > 5 else ''}): the teacher ranks their positive so low that fewer than "
+                      f"{negatives} unjudged documents lie below it. Ask for fewer negatives to keep them.", stacklevel=2)
     pick = lambda values: None if values is None else [values[i] for i in keep]  # noqa: E731
     return Pairs(f"{pairs.source}:distilled-below:{negatives}of{candidates}", pick(pairs.anchors), pick(pairs.positives),
                  negs, labels, pick(pairs.positive_ids), neg_ids, pairs.collection, pick(pairs.query_ids), pairs.split_seed)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .validation import SCORE_LIMIT, check_indices, check_int, check_paired_scores, check_same_length
 
-# Quoted, not measured here: Qdrant (2026), BM25 + MiniLM fusion, the half-width of the
+# Quoted, not measured here, source not traced: attributed to Qdrant, BM25 + MiniLM fusion, the half-width of the
 # 95 % interval of an nDCG@10 difference at 50 and 200 labelled queries (as cited in the course's issue 21).
 #: Introduced in notebook 04 (section 8, "How many labelled queries do you need?").
 PUBLISHED_HALF_WIDTHS = {50: 0.035, 200: 0.018}

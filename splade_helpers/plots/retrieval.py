@@ -258,8 +258,8 @@ def label_budget_figure(
         if published:
             pts = sorted(published.items())
             fig.add_scatter(x=[int(k) for k, _ in pts], y=[_r(v) for _, v in pts], mode="markers",
-                            marker={"symbol": "diamond", "size": 11, "color": "#7f7f7f"}, name="published (quoted)",
-                            hovertemplate="n %{x}: ±%{y:.3f}<extra>published</extra>", row=1, col=2)
+                            marker={"symbol": "diamond", "size": 11, "color": "#7f7f7f"}, name="quoted (source not traced)",
+                            hovertemplate="n %{x}: ±%{y:.3f}<extra>quoted</extra>", row=1, col=2)
         fig.update_yaxes(title_text="half-width (nDCG@10)", rangemode="tozero", row=1, col=2)
         ticks = sorted({int(r["n"]) for r in widths} | {int(k) for k in (published or {})})
         fig.update_xaxes(tickvals=ticks, row=1, col=2)

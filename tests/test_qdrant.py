@@ -637,6 +637,40 @@ def test_a_load_killed_mid_way_keeps_every_acknowledged_point_and_a_rerun_finish
         store.close()
 
 
+def test_without_a_write_ahead_log_a_killed_load_still_keeps_every_acknowledged_batch(tmp_path, splade, dense):
+    """wal=False: the engine keeps writes in memory until a flush, so each batch is flushed before on_batch hears of it."""
+    folder = tmp_path / "qdrant"
+    script = ("import sys, time\n"
+              "import splade_helpers as sh\n"
+              "from splade_helpers import qdrant as q\n"
+              "ds = sh.load_dataset('mini')\n"
+              "store = q.EdgeStore(sys.argv[1], 'course', wal=False)\n"
+              "def report(sent):\n"
+              "    print(f'upserted {sent}', flush=True)\n"
+              "    time.sleep(0.3)\n"
+              "store.index(ds.doc_ids, ds.doc_texts, ds.doc_titles, batch_size=5, progress=False, on_batch=report)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    acknowledged = 0
+    try:
+        for line in proc.stdout:
+            if line.startswith("upserted"):
+                acknowledged = int(line.split()[1])
+                if acknowledged >= 20:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL and acknowledged >= 20
+    assert not (folder / "course" / "wal").exists()  # really without a log
+    store = q.EdgeStore(folder, "course", wal=False, splade=splade, dense=dense)
+    try:
+        assert acknowledged <= store.count() < 52  # nothing acknowledged was lost
+    finally:
+        store.close()
+
+
 def test_the_load_command_explains_a_locked_folder(tmp_path, splade, dense):
     store = q.EdgeStore(tmp_path, "course", splade=splade, dense=dense)
     store.index(list(DOCS), list(DOCS.values()))

@@ -12,8 +12,9 @@ DBSF / formula fusion, a write-ahead log. Facts that matter in practice (measure
   notebook 05a shows both sides);
 * one open store at a time may hold a folder (a file lock), even within one process; a second open is refused;
 * the write-ahead log preallocates its files (tens of MB of apparent size even for a few
-  points); ``wal=False`` avoids it, and then writes are durable only once ``flush()`` returns
-  (the store's own writes, ``index``, ``upsert``, ``delete`` and ``copy_to``, flush before they return);
+  points); ``wal=False`` avoids it, and then the engine's writes are durable only once ``flush()`` returns,
+  so the store flushes each upserted batch before acknowledging it (``on_batch``) and every other write
+  (``delete``, ``copy_to``) before returning: a killed load keeps every acknowledged batch either way;
 * on a full disk the engine crashes the process ("Bus error") when it creates, opens or writes a
   folder, so free space is checked first (:mod:`.room`), and the refusal names the folder and the space.
 
@@ -80,8 +81,8 @@ class EdgeStore(QdrantStore):
             :meth:`close` or when the store is garbage-collected.
         collection: the collection's sub-folder.
         wal: keep a write-ahead log (default ``True``, as Qdrant does). ``False`` saves its
-            preallocated files; a write is then durable only after :meth:`flush` (the store's own
-            writes flush before they return).
+            preallocated files; a write is then durable only after :meth:`flush`, so the store flushes
+            each upserted batch before acknowledging it (a flush per batch: slower loads).
         splade, dense, bm25_k1, bm25_b: see :class:`~.store.QdrantStore`.
 
     An existing collection folder is opened (and its documents listed) at once; it is created or
@@ -276,7 +277,10 @@ class EdgeStore(QdrantStore):
     def _upsert(self, points: list[StoredPoint]) -> None:
         check_room(self.folder, batch_needs(self.folder, points), f"writing {len(points):,} points to Qdrant Edge")
         ops = [qe.Point(id=p.id, vector={n: _vector(v) for n, v in p.vectors.items()}, payload=p.payload) for p in points]
-        self._ready().update(qe.UpdateOperation.upsert_points(ops))
+        shard = self._ready()
+        shard.update(qe.UpdateOperation.upsert_points(ops))
+        if not self.wal:  # no log to replay: a batch is acknowledged (on_batch, "upserted N") only once on disk
+            shard.flush()
 
     def _delete(self, point_ids: list[str]) -> None:
         self._ready().update(qe.UpdateOperation.delete_points(point_ids))

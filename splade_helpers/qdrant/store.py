@@ -287,8 +287,9 @@ class QdrantStore(StoreQueries, StoreTransfer):
                progress: bool | None = None, on_batch: Callable[[int], None] | None = None) -> int:
         """Upsert validated points in batches (each acknowledged before the next); returns how many were sent.
 
-        ``on_batch(sent)`` is called after every acknowledged batch with the running total. The store is flushed
-        before returning, so the points are durable even without a write-ahead log (Qdrant Edge's ``wal=False``).
+        ``on_batch(sent)`` is called after every acknowledged batch with the running total: a batch survives the
+        process being killed once acknowledged (a write-ahead log replays it; Qdrant Edge's ``wal=False`` flushes
+        it first). The store is flushed again before returning.
         """
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         sent, batch, dim = 0, [], self._dense_dim()

@@ -251,7 +251,8 @@ def build_retrievers(
 ) -> dict[str, Retriever]:
     """Make the named retrievers; ``hybrid`` (``fusion.RECOMMENDED_HYBRID``) shares its components.
 
-    Not called by the notebooks; used by compare_retrievers (python -m splade_helpers.evaluation) and training.teacher_scores.
+    Introduced in notebook 00 (section 5, "The Cranfield table").
+    Also used by compare_retrievers (python -m splade_helpers.evaluation) and training.teacher_scores.
 
     Args:
         names: a subset of :data:`RETRIEVERS` (a list, or a comma-separated string).

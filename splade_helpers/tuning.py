@@ -33,7 +33,8 @@ from .validation import check_choice, check_comparison, check_int, check_number,
 def split_queries(query_ids: Sequence[str], seed: int = 42, tune_fraction: float = 0.5) -> tuple[list[str], list[str]]:
     """A fixed, seeded split of queries into (tune, test), each in the original order; neither may be empty.
 
-    Introduced in notebook 04 (section 4, "Choosing alpha honestly").
+    Introduced in notebook 04 (section 3, "The reference article's formula, and what it costs").
+    Notebook 04's section 4 explains it.
 
     ``query_ids`` must be distinct strings (a bare string, or an id listed twice, is refused).
     """

@@ -594,23 +594,29 @@ def test_evaluate_through_edge_prints_the_in_memory_metrics_and_the_engine_s_hyb
     assert [edge[n] for n in ("bm25", "splade", "dense", "hybrid (memory minmax)")] == [memory[n] for n in memory]
 
 
-def test_a_load_killed_mid_way_keeps_every_acknowledged_point_and_a_rerun_finishes_it(tmp_path, cranfield, splade, dense):
-    folder = tmp_path / "qdrant"
-    cmd = [sys.executable, "-m", "splade_helpers.qdrant", "--dataset", "cranfield", "--path", str(folder), "--engine", "edge",
-           "--batch-size", "20", "--throttle", "0.05"]
+def _kill_after_acknowledged(cmd: list[str], points: int) -> tuple[int, subprocess.Popen]:
+    """Run a load that prints "upserted N" per acknowledged batch; SIGKILL it once N >= points."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     acknowledged = 0
     try:
         for line in proc.stdout:
             if line.startswith("upserted"):
                 acknowledged = int(line.split()[1])
-                if acknowledged >= 200:
+                if acknowledged >= points:
                     proc.send_signal(signal.SIGKILL)
                     break
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return acknowledged, proc
+
+
+def test_a_load_killed_mid_way_keeps_every_acknowledged_point_and_a_rerun_finishes_it(tmp_path, cranfield, splade, dense):
+    folder = tmp_path / "qdrant"
+    cmd = [sys.executable, "-m", "splade_helpers.qdrant", "--dataset", "cranfield", "--path", str(folder), "--engine", "edge",
+           "--batch-size", "20", "--throttle", "0.05"]
+    acknowledged, proc = _kill_after_acknowledged(cmd, 200)
     assert proc.returncode == -signal.SIGKILL  # it died mid-way, between or during writes
     store = q.EdgeStore(folder, "course")
     kept = store.count()
@@ -649,19 +655,7 @@ def test_without_a_write_ahead_log_a_killed_load_still_keeps_every_acknowledged_
               "    print(f'upserted {sent}', flush=True)\n"
               "    time.sleep(0.3)\n"
               "store.index(ds.doc_ids, ds.doc_texts, ds.doc_titles, batch_size=5, progress=False, on_batch=report)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
-    acknowledged = 0
-    try:
-        for line in proc.stdout:
-            if line.startswith("upserted"):
-                acknowledged = int(line.split()[1])
-                if acknowledged >= 20:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    acknowledged, proc = _kill_after_acknowledged([sys.executable, "-c", script, str(folder)], 20)
     assert proc.returncode == -signal.SIGKILL and acknowledged >= 20
     assert not (folder / "course" / "wal").exists()  # really without a log
     store = q.EdgeStore(folder, "course", wal=False, splade=splade, dense=dense)

@@ -210,13 +210,9 @@ def build_folder(target: Path) -> Iterator[Path]:
     if fcntl is not None:
         _sweep(target.parent, re.compile(re.escape(prefix) + "[a-z0-9_]{8}"))
     new = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-    fd = None
-    if fcntl is not None:
-        try:
-            fd = os.open(new, os.O_RDONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this block ends or the process dies
-        except OSError:  # a file system without locks: a sweep there cannot lock either, so it deletes nothing
-            pass
+    # held until this block ends or the process dies; None on a file system without locks, where a sweep cannot
+    # lock either, so it deletes nothing
+    fd = _try_lock(new) if fcntl is not None else None
     try:
         yield new
     finally:
@@ -236,6 +232,20 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
+def _try_lock(folder: Path) -> int | None:
+    """An open descriptor of ``folder`` holding its exclusive ``flock``, or None if it cannot be opened or is held."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def _sweep(folder: Path, build: re.Pattern) -> None:
     """Delete the builds in ``folder`` whose name matches ``build`` that no process holds and that are not new."""
     if not folder.is_dir():
@@ -243,14 +253,8 @@ def _sweep(folder: Path, build: re.Pattern) -> None:
     for p in folder.iterdir():
         if not build.fullmatch(p.name) or p.is_symlink() or not p.is_dir():
             continue
-        try:
-            fd = os.open(p, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while the building process lives
-        except OSError:
-            os.close(fd)
+        fd = _try_lock(p)  # None while the building process lives
+        if fd is None:
             continue
         try:
             if time.time() - os.fstat(fd).st_mtime > STALE_AFTER_S:
